@@ -1,0 +1,18 @@
+/**
+ * `Deno.dlopen` bindings for netlink: libmnl (`libmnl.so.0`) with libc (`libc.so.6`)
+ * as the fallback, `VPNV4_LIBMNL_PATH` / `VPNV4_LIBC_PATH` overrides, and errno-aware
+ * errors.
+ * @module
+ */
+export { LIBC_SYMBOLS, LIBMNL_SYMBOLS } from "./symbols.ts";
+export {
+  check,
+  FfiError,
+  lastErrno,
+  LIBC_PATH_ENV,
+  LIBMNL_PATH_ENV,
+  loadNativeLibraries,
+  type NativeLibraries,
+  NativeLibraryError,
+} from "./library.ts";
+export { NetlinkSocket, type OpenSocketOptions, withNetns } from "./socket.ts";

@@ -1,0 +1,57 @@
+/**
+ * The command-line program: `render`, `validate`, `version` (and later `run`, `status`).
+ */
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import { setupLogging } from "../log/mod.ts";
+import { ExitCode, reportError } from "./exit.ts";
+import { versionText } from "./version.ts";
+import { renderCommand } from "./render.ts";
+import { validateCommand } from "./validate.ts";
+
+/** Builds the commander program; `write` receives stdout text (tests capture it). */
+export function buildProgram(write: (text: string) => void = (t) => console.log(t)) {
+  const program = new Command("vpnv4-agent")
+    .description(
+      "Exports OVN tenants as BGP VPNv4/VPNv6 (RD, RT, MPLS label) through FRR, with Linux VRFs.",
+    )
+    .showHelpAfterError()
+    .exitOverride();
+
+  program.command("render")
+    .description("Print the FRR configuration for the tenants (dry run: touches nothing).")
+    .requiredOption("-c, --config <file>", "vpnv4-agent.yaml")
+    .option("-t, --tenants <file>", "tenants file to use instead of the configured sources")
+    .action(async (opts) => write(await renderCommand(opts)));
+
+  program.command("validate")
+    .description("Check the config and tenants and print what would be allocated (dry run).")
+    .requiredOption("-c, --config <file>", "vpnv4-agent.yaml")
+    .option("-t, --tenants <file>", "tenants file to use instead of the configured sources")
+    .option("--json", "print JSON")
+    .action(async (opts) => write(await validateCommand(opts)));
+
+  program.command("version")
+    .description("Print the version.")
+    .action(() => write(versionText()));
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code (0 ok, 1 runtime failure, 2 usage/config error). */
+export async function main(args: string[]): Promise<number> {
+  await setupLogging({ level: "warning", format: "text" });
+  const program = buildProgram();
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") {
+        return ExitCode.ok;
+      }
+      if (error.code === "commander.help") return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    return reportError(error);
+  }
+}

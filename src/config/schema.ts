@@ -1,0 +1,198 @@
+/**
+ * The `vpnv4-agent.yaml` schema. Every object is strict (unknown keys are errors) and every
+ * field carries a description that the README's configuration reference is generated from.
+ */
+import { z } from "zod";
+import { tryParseIp, tryParsePrefix } from "../net/mod.ts";
+
+/** Largest 4-byte ASN. */
+export const ASN_MAX = 4294967295;
+
+const asn = z.number().int().min(1).max(ASN_MAX);
+
+const ipv4 = z.string().refine((s) => tryParseIp(s)?.family === 4, {
+  message: "must be an IPv4 address",
+});
+const ipAddress = z.string().refine((s) => tryParseIp(s) !== undefined, {
+  message: "must be an IPv4 or IPv6 address",
+});
+/** A strict CIDR prefix (host bits zero). */
+export const cidr = z.string().refine((s) => tryParsePrefix(s) !== undefined, {
+  message: "must be a CIDR prefix like 10.0.0.0/8 or fd00::/8 with host bits zero",
+});
+
+const safeText = z.string().max(80).refine((s) => /^[\x20-\x7e]*$/.test(s) && !/[!#]/.test(s), {
+  message: "must be printable ASCII without '!' or '#' (it is written into FRR configuration)",
+});
+const ifName = z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, {
+  message: "must be a Linux interface name (1-15 of A-Z a-z 0-9 _ . -)",
+});
+
+/** The BGP peer families the agent can activate. */
+export const PEER_FAMILIES = ["vpnv4", "vpnv6", "ipv4", "ipv6"] as const;
+
+const peer = z.strictObject({
+  address: ipAddress.describe("Peer address (IPv4 or IPv6)."),
+  remote_asn: asn.describe("Peer AS number (1..4294967295)."),
+  description: safeText.optional().describe("Free text shown in FRR."),
+  families: z.array(z.enum(PEER_FAMILIES)).min(1).default(["vpnv4", "vpnv6"])
+    .describe("Address families to activate: vpnv4, vpnv6, ipv4, ipv6."),
+  password: z.string().min(1).max(80).refine((s) => /^[\x21-\x7e]+$/.test(s), {
+    message: "must be printable ASCII without spaces",
+  }).optional().describe("TCP MD5 password (never logged or shown in status)."),
+  ebgp_multihop: z.number().int().min(1).max(255).optional().describe("eBGP multihop TTL."),
+  timers: z.strictObject({
+    keepalive: z.number().int().min(0).max(65535).describe("Keepalive seconds."),
+    hold: z.number().int().min(0).max(65535).describe("Hold time seconds (0 or >= 3)."),
+  }).refine((t) => t.hold === 0 || t.hold >= 3, { message: "hold must be 0 or at least 3" })
+    .optional().describe("BGP timers."),
+  update_source: z.union([ipAddress, ifName]).optional()
+    .describe("Source address or interface for the session."),
+});
+
+const rdBase = z.union([
+  asn,
+  z.string().regex(/^[0-9]+$/).transform(Number).pipe(asn),
+  ipv4,
+]).describe("RD/RT administrator: an ASN (2- or 4-byte) or an IPv4 address.");
+
+const tableRange = z.strictObject({
+  min: z.number().int().min(1).max(0xffffffff).describe("First route table id."),
+  max: z.number().int().min(1).max(0xffffffff).describe("Last route table id."),
+}).refine((r) => r.min <= r.max, { message: "min must not exceed max" })
+  .refine((r) => r.max - r.min + 1 - reservedTablesIn(r.min, r.max) >= 1, {
+    message: "range holds no usable table id (0 and 253-255 are reserved)",
+  });
+
+function reservedTablesIn(min: number, max: number): number {
+  return [253, 254, 255].filter((t) => t >= min && t <= max).length;
+}
+
+const tlsFiles = z.strictObject({
+  key: z.string().min(1).describe("Client private key (PEM)."),
+  cert: z.string().min(1).describe("Client certificate (PEM)."),
+  ca: z.string().min(1).describe("CA certificate (PEM)."),
+});
+
+const ovnRemote = z.string().regex(
+  /^(unix:[^,\s]+|(tcp|ssl):[^,\s]+:[0-9]{1,5})(,(unix:[^,\s]+|(tcp|ssl):[^,\s]+:[0-9]{1,5}))*$/,
+  {
+    message: "must be unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT, comma-separated for clusters",
+  },
+);
+
+const fileSource = z.strictObject({
+  type: z.literal("file"),
+  path: z.string().min(1).describe("Tenants file (YAML or JSON)."),
+});
+
+const ovnSource = z.strictObject({
+  type: z.literal("ovn"),
+  connection: ovnRemote.describe("OVN NB remotes, e.g. unix:/run/ovn/ovnnb_db.sock."),
+  tls: tlsFiles.optional().describe("Client TLS files for ssl: remotes."),
+  namespace_keys: z.array(z.string().min(1).max(128)).min(1)
+    .default(["k8s.ovn.org/namespace", "neutron:project_id"])
+    .describe("Logical_Switch_Port external_ids keys that name the tenant, first match wins."),
+  prefix_mode: z.enum(["host", "subnet"]).default("subnet")
+    .describe("host: /32 and /128 per address; subnet: aggregate to the switch subnet."),
+  subnets: z.record(z.string(), z.array(cidr)).default({})
+    .describe("Per-tenant subnets used for aggregation in subnet mode."),
+  debounce_ms: z.number().int().min(0).max(60000).default(200)
+    .describe("Quiet time before a burst of changes is handed on."),
+});
+
+/** A tenant source entry. */
+export const sourceSchema = z.discriminatedUnion("type", [fileSource, ovnSource]);
+
+const policy = z.strictObject({
+  allowed: z.array(cidr).default(["0.0.0.0/0", "::/0"])
+    .describe("Only prefixes inside one of these ranges are exported."),
+  deny: z.array(cidr).default([])
+    .describe("Prefixes inside these ranges are never exported (default routes always are)."),
+  max_prefixes_per_tenant: z.number().int().min(1).max(1_000_000).default(10000)
+    .describe("A tenant with more prefixes is rejected as hostile."),
+});
+
+/** The whole configuration file. */
+export const configSchema = z.strictObject({
+  bgp: z.strictObject({
+    asn: asn.describe("Local AS number (2- or 4-byte)."),
+    router_id: ipv4.describe("BGP router id (IPv4 address)."),
+    peers: z.array(peer).default([]).describe("BGP peers (FortiGate, PE routers)."),
+  }).describe("BGP speaker settings."),
+  allocation: z.strictObject({
+    rd_base: rdBase.optional().describe("RD administrator; defaults to bgp.asn."),
+    rt_base: rdBase.optional().describe("RT administrator; defaults to rd_base."),
+    table_range: tableRange.default({ min: 1000, max: 1999 })
+      .describe("Route table ids given to tenant VRFs."),
+    state_file: z.string().min(1).default("/var/lib/vpnv4-agent/state.json")
+      .describe("Where allocations are persisted (atomic writes)."),
+  }).default({
+    table_range: { min: 1000, max: 1999 },
+    state_file: "/var/lib/vpnv4-agent/state.json",
+  }).describe("Tenant VRF/table/RD/RT allocation."),
+  tenants: z.strictObject({
+    sources: z.array(sourceSchema).min(1).describe("Where tenants come from."),
+    policy: policy.default({
+      allowed: ["0.0.0.0/0", "::/0"],
+      deny: [],
+      max_prefixes_per_tenant: 10000,
+    })
+      .describe("Which prefixes may be exported."),
+  }).describe("Tenant discovery and prefix policy."),
+  frr: z.strictObject({
+    vtysh: z.string().min(1).default("/usr/bin/vtysh").describe("Path of vtysh."),
+    pathspace: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).optional()
+      .describe("FRR pathspace (vtysh -N)."),
+    mode: z.enum(["incremental", "full"]).default("incremental")
+      .describe("incremental: send only changed blocks; full: re-send every agent block."),
+    timeout_ms: z.number().int().min(100).max(600000).default(30000)
+      .describe("A vtysh call taking longer is killed and reported."),
+  }).default({ vtysh: "/usr/bin/vtysh", mode: "incremental", timeout_ms: 30000 })
+    .describe("How FRR is driven."),
+  kernel: z.strictObject({
+    vrf_mode: z.enum(["device", "table"]).default("device")
+      .describe("device: create VRF devices; table: only route tables (no VRF support)."),
+    mpls: z.enum(["require", "auto", "off"]).default("auto")
+      .describe("require: fail without MPLS; auto: warn and continue; off: do not check."),
+    route_protocol: z.number().int().min(5).max(255).refine((p) => p !== 186 && p !== 11, {
+      message: "must not be bgp (186) or zebra (11)",
+    }).default(245).describe("rtm_protocol marking the agent's own routes."),
+  }).default({ vrf_mode: "device", mpls: "auto", route_protocol: 245 })
+    .describe("Kernel programming."),
+  http: z.strictObject({
+    listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):[0-9]{1,5}$/, {
+      message: "must be HOST:PORT (IPv6 in brackets)",
+    }).default("127.0.0.1:9183").describe("Health, status and metrics listener."),
+  }).default({ listen: "127.0.0.1:9183" }).describe("HTTP server."),
+  log: z.strictObject({
+    level: z.enum(["trace", "debug", "info", "warning", "error", "fatal"]).default("info")
+      .describe("Lowest level logged."),
+    format: z.enum(["text", "json"]).default("text").describe("text or json lines."),
+  }).default({ level: "info", format: "text" }).describe("Logging."),
+}).superRefine((cfg, ctx) => {
+  const seen = new Set<string>();
+  cfg.bgp.peers.forEach((p, i) => {
+    if (seen.has(p.address)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["bgp", "peers", i, "address"],
+        message: `duplicate peer ${p.address}`,
+      });
+    }
+    seen.add(p.address);
+  });
+});
+
+/** The validated configuration. */
+export type Config = z.output<typeof configSchema>;
+/** A configured BGP peer. */
+export type PeerConfig = Config["bgp"]["peers"][number];
+/** A configured tenant source. */
+export type SourceConfig = z.output<typeof sourceSchema>;
+/** The `type: ovn` tenant source. */
+export type OvnSourceConfig = Extract<SourceConfig, { type: "ovn" }>;
+/** The `type: file` tenant source. */
+export type FileSourceConfig = Extract<SourceConfig, { type: "file" }>;
+/** Prefix policy. */
+export type PolicyConfig = Config["tenants"]["policy"];

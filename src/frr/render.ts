@@ -1,0 +1,320 @@
+/**
+ * Desired state → FRR configuration, both as structured blocks (for the incremental apply)
+ * and as text (for `render` and `vtysh -f`).
+ *
+ * Agent-owned objects are recognisable in any running configuration:
+ * - prefix-lists and route-maps are named `VPNV4-<vrf>-V4` / `VPNV4-<vrf>-V6`;
+ * - a `router bgp ASN vrf <vrf>` instance is the agent's when it redistributes kernel routes
+ *   through its `VPNV4-<vrf>-V4`/`-V6` route-map;
+ * - a neighbor of the global instance is the agent's when its description starts with
+ *   `vpnv4-agent`.
+ *
+ * Everything else (operator neighbors, route-maps, VRFs) is never touched.
+ *
+ * Deliberately not rendered: `network` statements (not exported to VPN without a reachable
+ * nexthop; the kernel blackhole routes are redistributed instead) and `send-community`
+ * (FRR 8.4 sends standard and extended communities by default and hides the default from
+ * running-config).
+ * @module
+ */
+import type { PeerConfig } from "../config/mod.ts";
+import { PEER_FAMILIES } from "../config/mod.ts";
+import type {
+  ConfigBlock,
+  ConfigSection,
+  DesiredGlobal,
+  DesiredPeer,
+  DesiredTenant,
+  Family,
+  FrrInput,
+  RenderedFrrConfig,
+} from "./model.ts";
+import {
+  assertAsn,
+  assertDescription,
+  assertInteger,
+  assertIp,
+  assertLine,
+  assertPassword,
+  assertPrefix,
+  assertRouteTarget,
+  assertTenantName,
+  assertUpdateSource,
+  assertVrfName,
+  FrrRenderError,
+} from "./validate.ts";
+
+/** Prefix of every agent-owned prefix-list and route-map name. */
+export const AGENT_OBJECT_PREFIX = "VPNV4-";
+/** First word of the description of every agent-owned neighbor. */
+export const AGENT_PEER_MARKER = "vpnv4-agent";
+/** Gap between rendered prefix-list sequence numbers. */
+export const PREFIX_LIST_SEQ_STEP = 10;
+
+/** Name of the agent's prefix-list and route-map for a VRF and family. */
+export function agentObjectName(vrf: string, family: Family): string {
+  return `${AGENT_OBJECT_PREFIX}${vrf}-V${family}`;
+}
+
+/** The VRF and family an agent object name belongs to, or undefined for other names. */
+export function parseAgentObjectName(name: string): { vrf: string; family: Family } | undefined {
+  const m = /^VPNV4-([A-Za-z0-9_.-]{1,15})-V([46])$/.exec(name);
+  return m ? { vrf: m[1], family: Number(m[2]) as Family } : undefined;
+}
+
+/** `address-family` header for a peer family. */
+export const PEER_FAMILY_SECTION: Readonly<Record<PeerConfig["families"][number], string>> = {
+  ipv4: "address-family ipv4 unicast",
+  vpnv4: "address-family ipv4 vpn",
+  ipv6: "address-family ipv6 unicast",
+  vpnv6: "address-family ipv6 vpn",
+};
+
+/** Sections of the global instance in FRR's display order. */
+export const GLOBAL_SECTIONS: readonly string[] = [
+  PEER_FAMILY_SECTION.ipv4,
+  PEER_FAMILY_SECTION.vpnv4,
+  PEER_FAMILY_SECTION.ipv6,
+  PEER_FAMILY_SECTION.vpnv6,
+];
+
+/** Instance-level lines the agent owns in the global `router bgp ASN`, in FRR's order. */
+export function globalInstanceLines(routerId: string): string[] {
+  return [
+    `bgp router-id ${routerId}`,
+    "no bgp ebgp-requires-policy",
+    "no bgp default ipv4-unicast",
+  ];
+}
+
+/** The `ip prefix-list` / `ipv6 prefix-list` entry line. */
+export function prefixListLine(name: string, family: Family, seq: number, prefix: string): string {
+  return `${family === 4 ? "ip" : "ipv6"} prefix-list ${name} seq ${seq} permit ${prefix}`;
+}
+
+/** The agent's route-map block for a VRF and family. */
+export function routeMapBlock(vrf: string, family: Family): ConfigBlock {
+  const name = agentObjectName(vrf, family);
+  return {
+    header: `route-map ${name} permit 10`,
+    lines: [`match ${family === 4 ? "ip" : "ipv6"} address prefix-list ${name}`],
+    sections: [],
+    end: "exit",
+  };
+}
+
+/** Lines of a tenant VRF address-family section, in FRR's display order. */
+export function vrfFamilyLines(vrf: string, family: Family, rd: string, rt: string): string[] {
+  return [
+    `redistribute kernel route-map ${agentObjectName(vrf, family)}`,
+    "label vpn export auto",
+    `rd vpn export ${rd}`,
+    `rt vpn both ${rt}`,
+    "export vpn",
+    "import vpn",
+  ];
+}
+
+/** Header of a tenant's BGP instance. */
+export function vrfInstanceHeader(asn: number, vrf: string): string {
+  return `router bgp ${asn} vrf ${vrf}`;
+}
+
+function renderPeer(peer: PeerConfig, index: number): DesiredPeer {
+  const field = `bgp.peers[${index}]`;
+  const address = assertIp(`${field}.address`, peer.address);
+  const lines = new Map<string, string>();
+  const n = `neighbor ${address}`;
+  lines.set("remote-as", `${n} remote-as ${assertAsn(`${field}.remote_asn`, peer.remote_asn)}`);
+  const description = peer.description === undefined
+    ? ""
+    : assertDescription(`${field}.description`, peer.description);
+  lines.set(
+    "description",
+    `${n} description ${AGENT_PEER_MARKER}${description ? ` ${description}` : ""}`,
+  );
+  if (peer.password !== undefined) {
+    lines.set("password", `${n} password ${assertPassword(`${field}.password`, peer.password)}`);
+  }
+  if (peer.ebgp_multihop !== undefined) {
+    const ttl = assertInteger(`${field}.ebgp_multihop`, peer.ebgp_multihop, [1, 255]);
+    lines.set("ebgp-multihop", `${n} ebgp-multihop ${ttl}`);
+  }
+  if (peer.update_source !== undefined) {
+    const source = assertUpdateSource(`${field}.update_source`, peer.update_source);
+    lines.set("update-source", `${n} update-source ${source}`);
+  }
+  if (peer.timers !== undefined) {
+    const keepalive = assertInteger(`${field}.timers.keepalive`, peer.timers.keepalive, [0, 65535]);
+    const hold = assertInteger(`${field}.timers.hold`, peer.timers.hold, [0, 65535]);
+    if (hold !== 0 && hold < 3) {
+      throw new FrrRenderError(`${field}.timers.hold`, "must be 0 or at least 3");
+    }
+    lines.set("timers", `${n} timers ${keepalive} ${hold}`);
+  }
+  if (!Array.isArray(peer.families) || peer.families.length === 0) {
+    throw new FrrRenderError(`${field}.families`, "must list at least one family");
+  }
+  const families = new Set<string>();
+  for (const f of peer.families) {
+    if (!(PEER_FAMILIES as readonly string[]).includes(f)) {
+      throw new FrrRenderError(`${field}.families`, `unknown family ${JSON.stringify(f)}`);
+    }
+    families.add(PEER_FAMILY_SECTION[f]);
+  }
+  return { address, lines, activate: GLOBAL_SECTIONS.filter((s) => families.has(s)) };
+}
+
+/** Renders the global `router bgp ASN` instance. */
+export function renderGlobal(input: FrrInput): DesiredGlobal {
+  const bgp = input.config.bgp;
+  const asn = assertAsn("bgp.asn", bgp.asn);
+  const routerId = assertIp("bgp.router_id", bgp.router_id, 4);
+  const peers = (bgp.peers ?? []).map(renderPeer);
+  const seen = new Set<string>();
+  for (const p of peers) {
+    if (seen.has(p.address)) throw new FrrRenderError("bgp.peers", `duplicate peer ${p.address}`);
+    seen.add(p.address);
+  }
+  const lines = globalInstanceLines(routerId);
+  const sections: ConfigSection[] = GLOBAL_SECTIONS.map((header) => ({
+    header,
+    lines: peers.filter((p) => p.activate.includes(header)).map((p) =>
+      `neighbor ${p.address} activate`
+    ),
+  })).filter((s) => s.lines.length > 0);
+  const block: ConfigBlock = {
+    header: `router bgp ${asn}`,
+    lines: [...lines, ...peers.flatMap((p) => [...p.lines.values()])],
+    sections,
+    end: "exit",
+  };
+  return { asn, routerId, lines, peers, block };
+}
+
+/** Renders one tenant (already-validated global values passed in). */
+function renderTenant(
+  entry: FrrInput["tenants"][number],
+  index: number,
+  global: { asn: number; routerId: string },
+): DesiredTenant {
+  const field = `tenants[${index}]`;
+  const { tenant, allocation } = entry;
+  const name = assertTenantName(`${field}.tenant.name`, tenant?.name);
+  if (allocation?.tenant !== name) {
+    throw new FrrRenderError(
+      `${field}.allocation.tenant`,
+      `allocation of ${JSON.stringify(allocation?.tenant)} given for tenant ${name}`,
+    );
+  }
+  const vrf = assertVrfName(`tenant ${name}: allocation.vrf`, allocation.vrf);
+  const rd = assertRouteTarget(`tenant ${name}: allocation.rd`, allocation.rd);
+  const rt = assertRouteTarget(`tenant ${name}: allocation.rt`, allocation.rt);
+  const prefixes: { 4: string[]; 6: string[] } = { 4: [], 6: [] };
+  const seen = new Set<string>();
+  for (const [i, p] of (tenant.prefixes ?? []).entries()) {
+    const text = assertPrefix(`tenant ${name}: prefixes[${i}]`, p);
+    if (seen.has(text)) continue;
+    seen.add(text);
+    prefixes[p.family].push(text);
+  }
+  const names = { 4: agentObjectName(vrf, 4), 6: agentObjectName(vrf, 6) };
+  const blocks: ConfigBlock[] = [];
+  for (const family of [4, 6] as const) {
+    prefixes[family].forEach((p, i) => {
+      blocks.push({
+        header: prefixListLine(names[family], family, (i + 1) * PREFIX_LIST_SEQ_STEP, p),
+        lines: [],
+        sections: [],
+      });
+    });
+  }
+  blocks.push(routeMapBlock(vrf, 4), routeMapBlock(vrf, 6));
+  blocks.push({ header: `vrf ${vrf}`, lines: [], sections: [], end: "exit-vrf" });
+  blocks.push({
+    header: vrfInstanceHeader(global.asn, vrf),
+    lines: [`bgp router-id ${global.routerId}`],
+    sections: ([4, 6] as const).map((family) => ({
+      header: `address-family ipv${family} unicast`,
+      lines: vrfFamilyLines(vrf, family, rd, rt),
+    })),
+    end: "exit",
+  });
+  return { tenant: name, vrf, asn: global.asn, rd, rt, prefixes, names, blocks };
+}
+
+/** Renders the tenants only (sorted by VRF name); validates every value. */
+export function renderTenants(
+  input: FrrInput,
+  global: { asn: number; routerId: string },
+): DesiredTenant[] {
+  const tenants = input.tenants.map((t, i) => renderTenant(t, i, global));
+  tenants.sort((a, b) => (a.vrf < b.vrf ? -1 : a.vrf > b.vrf ? 1 : 0));
+  for (let i = 1; i < tenants.length; i++) {
+    if (tenants[i].vrf === tenants[i - 1].vrf) {
+      throw new FrrRenderError(
+        `tenant ${tenants[i].tenant}: allocation.vrf`,
+        `VRF ${tenants[i].vrf} is also allocated to tenant ${tenants[i - 1].tenant}`,
+      );
+    }
+  }
+  const names = new Set<string>();
+  for (const t of tenants) {
+    if (names.has(t.tenant)) {
+      throw new FrrRenderError(`tenant ${t.tenant}`, "listed twice");
+    }
+    names.add(t.tenant);
+  }
+  return tenants;
+}
+
+/** Lines of one block as written to a file (one-space indentation per level). */
+export function blockLines(block: ConfigBlock): string[] {
+  const out = [assertLine(block.header)];
+  for (const l of block.lines) out.push(` ${assertLine(l)}`);
+  for (const s of block.sections) {
+    out.push(` ${assertLine(s.header)}`);
+    for (const l of s.lines) out.push(`  ${assertLine(l)}`);
+    out.push(" exit-address-family");
+  }
+  if (block.end) out.push(block.end);
+  return out;
+}
+
+/** Joins blocks into configuration text with `!` separators, ending with a newline. */
+export function blocksText(blocks: readonly ConfigBlock[]): string {
+  const out: string[] = [];
+  let group: string | undefined;
+  for (const b of blocks) {
+    // One-line commands of the same list stay together; every stanza gets its own `!`.
+    const g = b.end ? undefined : b.header.split(" ", 3).join(" ");
+    if (out.length > 0 && (g === undefined || g !== group)) out.push("!");
+    out.push(...blockLines(b));
+    group = g;
+  }
+  if (out.length > 0) out.push("!");
+  return out.length > 0 ? `${out.join("\n")}\n` : "";
+}
+
+/**
+ * Renders the desired FRR configuration. Throws {@link FrrRenderError} naming the field when
+ * any value does not match its strict grammar.
+ *
+ * Order: prefix-lists, route-maps, VRFs, the global instance, then the VRF instances, tenants
+ * sorted by VRF name, peers in configuration order.
+ */
+export function renderFrrConfig(input: FrrInput): RenderedFrrConfig {
+  const global = renderGlobal(input);
+  const tenants = renderTenants(input, global);
+  const byKind = (pick: (b: ConfigBlock) => boolean) =>
+    tenants.flatMap((t) => t.blocks.filter(pick));
+  const blocks: ConfigBlock[] = [
+    ...byKind((b) => b.header.startsWith("ip prefix-list ")),
+    ...byKind((b) => b.header.startsWith("ipv6 prefix-list ")),
+    ...byKind((b) => b.header.startsWith("route-map ")),
+    ...byKind((b) => b.header.startsWith("vrf ")),
+    global.block,
+    ...byKind((b) => b.header.startsWith("router bgp ")),
+  ];
+  return { global, tenants, blocks, text: blocksText(blocks) };
+}

@@ -1,0 +1,5 @@
+/**
+ * Network primitives: IP addresses and prefixes.
+ * @module
+ */
+export * from "./ip.ts";

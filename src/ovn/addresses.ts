@@ -1,0 +1,139 @@
+/**
+ * Parsing of OVN Northbound `Logical_Switch_Port` address columns and switch subnets.
+ * Pure: no I/O.
+ * @module
+ */
+import { type IpAddress, type IpPrefix, parsePrefix, tryParseIp } from "../net/mod.ts";
+
+/** Keywords that may appear in `addresses` and carry no workload address. */
+export const ADDRESS_KEYWORDS: ReadonlySet<string> = new Set(["unknown", "router", "dynamic"]);
+
+/** Port types that carry workload (pod / VM) addresses; `""` is a plain VIF. */
+export const WORKLOAD_PORT_TYPES: ReadonlySet<string> = new Set(["", "virtual", "external"]);
+
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+/** Longest address entry accepted; longer ones are hostile. */
+const MAX_ENTRY = 4096;
+
+/** An address found on a port, with the mask it came with (neutron:cidrs, `IP/LEN`). */
+export interface PortAddress {
+  readonly addr: IpAddress;
+  /** The on-link prefix given with the address, when there was one. */
+  readonly onLink?: IpPrefix;
+}
+
+/** The result of parsing one port's address columns. */
+export interface ParsedAddresses {
+  readonly addresses: PortAddress[];
+  /** Texts that could not be parsed, with the reason. */
+  readonly problems: string[];
+}
+
+function parseToken(token: string, out: PortAddress[], problems: string[], where: string): void {
+  const slash = token.indexOf("/");
+  const ipText = slash < 0 ? token : token.slice(0, slash);
+  const addr = tryParseIp(ipText);
+  if (!addr) {
+    problems.push(`${where}: ${JSON.stringify(token.slice(0, 64))} is not an IP address`);
+    return;
+  }
+  if (slash < 0) {
+    out.push({ addr });
+    return;
+  }
+  try {
+    out.push({ addr, onLink: parsePrefix(token, { strict: false }) });
+  } catch (e) {
+    problems.push(`${where}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Parses one entry of `addresses` or `dynamic_addresses`: `MAC IP [IP…]`, or a keyword
+ * (`unknown`, `router`, `dynamic`, `MAC dynamic`) that yields no address.
+ */
+export function parseAddressEntry(
+  entry: string,
+  into: { addresses: PortAddress[]; problems: string[] },
+  options: { column?: string } = {},
+): void {
+  const where = options.column ?? "addresses";
+  if (entry.length > MAX_ENTRY) {
+    into.problems.push(`${where}: entry of ${entry.length} characters`);
+    return;
+  }
+  const tokens = entry.trim().split(/\s+/).filter((t) => t !== "");
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (ADDRESS_KEYWORDS.has(t)) continue;
+    if (i === 0 && MAC.test(t)) continue;
+    parseToken(t, into.addresses, into.problems, where);
+  }
+}
+
+/** The address columns of a port, as decoded from the cache. */
+export interface PortAddressColumns {
+  addresses?: readonly string[];
+  dynamic_addresses?: string;
+  /** `external_ids:neutron:cidrs` (`IP/LEN [IP/LEN…]`). */
+  neutronCidrs?: string;
+}
+
+/** Parses all address columns of a port; duplicates are removed. */
+export function parsePortAddresses(cols: PortAddressColumns): ParsedAddresses {
+  const acc = { addresses: [] as PortAddress[], problems: [] as string[] };
+  for (const e of cols.addresses ?? []) parseAddressEntry(e, acc, { column: "addresses" });
+  if (cols.dynamic_addresses) {
+    parseAddressEntry(cols.dynamic_addresses, acc, { column: "dynamic_addresses" });
+  }
+  if (cols.neutronCidrs) {
+    if (cols.neutronCidrs.length > MAX_ENTRY) {
+      acc.problems.push(`neutron:cidrs: ${cols.neutronCidrs.length} characters`);
+    } else {
+      for (const t of cols.neutronCidrs.trim().split(/\s+/)) {
+        if (t !== "") parseToken(t, acc.addresses, acc.problems, "neutron:cidrs");
+      }
+    }
+  }
+  // Deduplicate by address, keeping the first on-link prefix seen.
+  const seen = new Map<string, PortAddress>();
+  for (const a of acc.addresses) {
+    const key = a.addr.bytes.join(".");
+    const prev = seen.get(key);
+    if (!prev) seen.set(key, a);
+    else if (!prev.onLink && a.onLink) seen.set(key, a);
+  }
+  return { addresses: [...seen.values()], problems: acc.problems };
+}
+
+/**
+ * Parses a switch's subnets: `other_config:subnet` (one or more IPv4 CIDRs separated by
+ * spaces or commas) and `other_config:ipv6_prefix` (`PREFIX` meaning /64, or `PREFIX/LEN`).
+ */
+export function parseSwitchSubnets(
+  otherConfig: ReadonlyMap<unknown, unknown> | undefined,
+  problems: string[] = [],
+): IpPrefix[] {
+  const out: IpPrefix[] = [];
+  if (!otherConfig) return out;
+  const subnet = otherConfig.get("subnet");
+  if (typeof subnet === "string" && subnet.length <= MAX_ENTRY) {
+    for (const t of subnet.split(/[\s,]+/)) {
+      if (t === "") continue;
+      try {
+        out.push(parsePrefix(t, { strict: false }));
+      } catch (e) {
+        problems.push(`other_config:subnet: ${(e as Error).message}`);
+      }
+    }
+  }
+  const v6 = otherConfig.get("ipv6_prefix");
+  if (typeof v6 === "string" && v6 !== "" && v6.length <= 64) {
+    try {
+      out.push(parsePrefix(v6.includes("/") ? v6 : `${v6}/64`, { strict: false }));
+    } catch (e) {
+      problems.push(`other_config:ipv6_prefix: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,31 @@
+/**
+ * OVN Northbound tenant source: tenants and addresses from Logical_Switch_Port rows.
+ * @module
+ */
+export {
+  NB_DATABASE,
+  ovnMonitorSpec,
+  type OvnSourceOptions,
+  type OvnSourceSettings,
+  OvnTenantSource,
+  type SnapshotOptions,
+  snapshotOvnTenants,
+} from "./source.ts";
+export {
+  LS_COLUMNS,
+  LSP_COLUMNS,
+  type LspRow,
+  type LsRow,
+  TenantIndex,
+  type TenantIndexOptions,
+} from "./tenant_index.ts";
+export {
+  ADDRESS_KEYWORDS,
+  parseAddressEntry,
+  type ParsedAddresses,
+  parsePortAddresses,
+  parseSwitchSubnets,
+  type PortAddress,
+  type PortAddressColumns,
+  WORKLOAD_PORT_TYPES,
+} from "./addresses.ts";

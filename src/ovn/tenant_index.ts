@@ -1,0 +1,330 @@
+/**
+ * Incremental index from OVN NB rows to tenants and their prefixes. Pure: fed with
+ * decoded rows, it keeps per-tenant prefix reference counts and knows which tenants changed.
+ * @module
+ */
+import { getLogger } from "../log/mod.ts";
+import {
+  formatPrefix,
+  hostPrefix,
+  type IpPrefix,
+  isDefaultRoute,
+  parsePrefix,
+  prefixContains,
+} from "../net/mod.ts";
+import type { RawTenant, Rejection } from "../tenants/model.ts";
+import { type PrefixPolicy, prefixViolation, tenantNameViolation } from "../tenants/policy.ts";
+import { parsePortAddresses, parseSwitchSubnets, WORKLOAD_PORT_TYPES } from "./addresses.ts";
+
+const log = getLogger("ovn");
+
+/** The Logical_Switch_Port columns the index reads. */
+export const LSP_COLUMNS = [
+  "name",
+  "type",
+  "addresses",
+  "dynamic_addresses",
+  "external_ids",
+] as const;
+
+/** The Logical_Switch columns the index reads (subnet mode only). */
+export const LS_COLUMNS = ["ports", "other_config"] as const;
+
+/** A Logical_Switch_Port row as decoded by the OVSDB cache. */
+export interface LspRow {
+  readonly _uuid: string;
+  readonly name?: unknown;
+  readonly type?: unknown;
+  readonly addresses?: unknown;
+  readonly dynamic_addresses?: unknown;
+  readonly external_ids?: unknown;
+}
+
+/** A Logical_Switch row as decoded by the OVSDB cache. */
+export interface LsRow {
+  readonly _uuid: string;
+  readonly ports?: unknown;
+  readonly other_config?: unknown;
+}
+
+/** Options for {@link TenantIndex}. */
+export interface TenantIndexOptions {
+  /** external_ids keys naming the tenant, first match wins. */
+  namespaceKeys: readonly string[];
+  /** `host`: one /32 or /128 per address; `subnet`: aggregate to subnets. */
+  prefixMode: "host" | "subnet";
+  /** Per-tenant subnets used first in subnet mode. */
+  subnets?: Readonly<Record<string, readonly string[]>>;
+  /** Prefix policy: prefixes it refuses are dropped here, logged with the row uuid. */
+  policy?: PrefixPolicy;
+  /** Origin label of the produced tenants. */
+  origin?: string;
+}
+
+interface PortState {
+  tenant: string;
+  prefixes: string[];
+}
+
+const MAX_NAME_FOR_LOG = 80;
+
+/**
+ * Rows in, tenants out. Call {@link TenantIndex.upsertPort} / {@link TenantIndex.deletePort}
+ * / {@link TenantIndex.upsertSwitch} / {@link TenantIndex.deleteSwitch} as rows change, then
+ * {@link TenantIndex.takeChanged} and {@link TenantIndex.tenants}.
+ */
+export class TenantIndex {
+  readonly #opts: TenantIndexOptions;
+  readonly #configured = new Map<string, IpPrefix[]>();
+  readonly #ports = new Map<string, PortState>();
+  readonly #lspRows = new Map<string, LspRow>();
+  readonly #lspToLs = new Map<string, string>();
+  readonly #lsPorts = new Map<string, Set<string>>();
+  readonly #lsSubnets = new Map<string, IpPrefix[]>();
+  readonly #tenantPrefixes = new Map<string, Map<string, number>>();
+  readonly #views = new Map<string, RawTenant>();
+  #changed = new Set<string>();
+  readonly #logged = new Map<string, Set<string>>();
+  readonly #rejections = new Map<string, Rejection[]>();
+
+  constructor(options: TenantIndexOptions) {
+    this.#opts = options;
+    for (const [tenant, list] of Object.entries(options.subnets ?? {})) {
+      const parsed: IpPrefix[] = [];
+      for (const s of list) {
+        try {
+          parsed.push(parsePrefix(s, { strict: false }));
+        } catch (e) {
+          log.warning("ovn: configured subnet {subnet} of {tenant} ignored: {error}", {
+            subnet: s,
+            tenant,
+            error: (e as Error).message,
+          });
+        }
+      }
+      this.#configured.set(tenant, parsed);
+    }
+  }
+
+  /** Number of workload ports currently contributing. */
+  get portCount(): number {
+    return this.#ports.size;
+  }
+
+  /** Logs a problem of a row once (per row and message) and records it as a rejection. */
+  #hostile(uuid: string, tenant: string, reason: string, prefix?: string): void {
+    let set = this.#logged.get(uuid);
+    if (!set) this.#logged.set(uuid, set = new Set());
+    const key = `${prefix ?? ""}|${reason}`;
+    if (set.has(key)) return;
+    set.add(key);
+    let list = this.#rejections.get(uuid);
+    if (!list) this.#rejections.set(uuid, list = []);
+    list.push({ tenant, prefix, reason: `row ${uuid}: ${reason}`, origin: this.#opts.origin });
+    log.warning("ovn: skipping {what} of Logical_Switch_Port {uuid}: {reason}", {
+      what: prefix ?? "row",
+      uuid,
+      tenant: tenant.slice(0, MAX_NAME_FOR_LOG),
+      reason,
+    });
+  }
+
+  /** Rejections recorded for rows still present (for status and snapshots). */
+  rejections(): Rejection[] {
+    return [...this.#rejections.values()].flat();
+  }
+
+  #tenantOf(row: LspRow): string | undefined {
+    const ids = row.external_ids;
+    if (!(ids instanceof Map)) return undefined;
+    for (const k of this.#opts.namespaceKeys) {
+      const v = ids.get(k);
+      if (typeof v === "string" && v !== "") return v;
+    }
+    return undefined;
+  }
+
+  #subnetFor(tenant: string, lspUuid: string, addr: IpPrefix, onLink?: IpPrefix): IpPrefix {
+    for (const p of this.#configured.get(tenant) ?? []) if (prefixContains(p, addr)) return p;
+    const ls = this.#lspToLs.get(lspUuid);
+    for (const p of (ls ? this.#lsSubnets.get(ls) : undefined) ?? []) {
+      if (prefixContains(p, addr)) return p;
+    }
+    if (onLink && !isDefaultRoute(onLink)) return onLink;
+    return addr;
+  }
+
+  #computePort(row: LspRow): PortState | undefined {
+    const type = typeof row.type === "string" ? row.type : "";
+    if (!WORKLOAD_PORT_TYPES.has(type)) return undefined;
+    const tenant = this.#tenantOf(row);
+    if (tenant === undefined) return undefined;
+    const uuid = row._uuid;
+    const nameProblem = tenantNameViolation(tenant);
+    if (nameProblem) {
+      this.#hostile(uuid, tenant, `tenant ${JSON.stringify(tenant.slice(0, 80))}: ${nameProblem}`);
+      return undefined;
+    }
+    const ids = row.external_ids as Map<unknown, unknown>;
+    const cidrs = ids.get("neutron:cidrs");
+    const parsed = parsePortAddresses({
+      addresses: Array.isArray(row.addresses)
+        ? row.addresses.filter((a): a is string => typeof a === "string")
+        : [],
+      dynamic_addresses: typeof row.dynamic_addresses === "string"
+        ? row.dynamic_addresses
+        : undefined,
+      neutronCidrs: typeof cidrs === "string" ? cidrs : undefined,
+    });
+    for (const p of parsed.problems) this.#hostile(uuid, tenant, p);
+    const prefixes = new Set<string>();
+    for (const a of parsed.addresses) {
+      const host = hostPrefix(a.addr);
+      const prefix = this.#opts.prefixMode === "subnet"
+        ? this.#subnetFor(tenant, uuid, host, a.onLink)
+        : host;
+      const text = formatPrefix(prefix);
+      const policy = this.#opts.policy;
+      const violation = policy ? prefixViolation(prefix, policy) : undefined;
+      if (violation) {
+        this.#hostile(uuid, tenant, violation, text);
+        continue;
+      }
+      prefixes.add(text);
+    }
+    return { tenant, prefixes: [...prefixes] };
+  }
+
+  #apply(uuid: string, next: PortState | undefined): void {
+    const prev = this.#ports.get(uuid);
+    // Add the new contribution before removing the old so a prefix kept by the same tenant
+    // never drops to zero and the tenant is not reported as changed.
+    if (next) {
+      let counts = this.#tenantPrefixes.get(next.tenant);
+      if (!counts) this.#tenantPrefixes.set(next.tenant, counts = new Map());
+      for (const p of next.prefixes) {
+        const c = counts.get(p) ?? 0;
+        if (c === 0) this.#markChanged(next.tenant);
+        counts.set(p, c + 1);
+      }
+      this.#ports.set(uuid, next);
+    } else {
+      this.#ports.delete(uuid);
+    }
+    if (prev) {
+      const counts = this.#tenantPrefixes.get(prev.tenant)!;
+      for (const p of prev.prefixes) {
+        const c = counts.get(p)! - 1;
+        if (c === 0) {
+          counts.delete(p);
+          this.#markChanged(prev.tenant);
+        } else counts.set(p, c);
+      }
+      if (counts.size === 0) this.#tenantPrefixes.delete(prev.tenant);
+    }
+    if (next && this.#tenantPrefixes.get(next.tenant)?.size === 0) {
+      this.#tenantPrefixes.delete(next.tenant);
+    }
+  }
+
+  #markChanged(tenant: string): void {
+    this.#changed.add(tenant);
+    this.#views.delete(tenant);
+  }
+
+  #recompute(uuid: string): void {
+    const row = this.#lspRows.get(uuid);
+    this.#apply(uuid, row ? this.#computePort(row) : undefined);
+  }
+
+  /** A port row was added or changed. */
+  upsertPort(row: LspRow): void {
+    const prev = this.#lspRows.get(row._uuid);
+    this.#lspRows.set(row._uuid, row);
+    if (prev) {
+      this.#logged.delete(row._uuid);
+      this.#rejections.delete(row._uuid);
+    }
+    this.#recompute(row._uuid);
+  }
+
+  /** A port row was deleted. */
+  deletePort(uuid: string): void {
+    this.#lspRows.delete(uuid);
+    this.#logged.delete(uuid);
+    this.#rejections.delete(uuid);
+    this.#apply(uuid, undefined);
+  }
+
+  /** A switch row was added or changed (ports and subnets). */
+  upsertSwitch(row: LsRow): void {
+    const ports = new Set(
+      Array.isArray(row.ports) ? row.ports.filter((p): p is string => typeof p === "string") : [],
+    );
+    const problems: string[] = [];
+    const oc = row.other_config instanceof Map ? row.other_config : undefined;
+    const subnets = parseSwitchSubnets(oc, problems);
+    for (const p of problems) {
+      log.warning("ovn: Logical_Switch {uuid}: {problem}", { uuid: row._uuid, problem: p });
+    }
+    const oldSubnets = this.#lsSubnets.get(row._uuid) ?? [];
+    const subnetsChanged = oldSubnets.length !== subnets.length ||
+      oldSubnets.some((s, i) => formatPrefix(s) !== formatPrefix(subnets[i]));
+    this.#lsSubnets.set(row._uuid, subnets);
+    const oldPorts = this.#lsPorts.get(row._uuid) ?? new Set<string>();
+    this.#lsPorts.set(row._uuid, ports);
+    const dirty = new Set<string>();
+    for (const p of oldPorts) {
+      if (!ports.has(p) && this.#lspToLs.get(p) === row._uuid) {
+        this.#lspToLs.delete(p);
+        dirty.add(p);
+      }
+    }
+    for (const p of ports) {
+      if (this.#lspToLs.get(p) !== row._uuid) {
+        this.#lspToLs.set(p, row._uuid);
+        dirty.add(p);
+      } else if (subnetsChanged) dirty.add(p);
+    }
+    if (this.#opts.prefixMode === "subnet") { for (const p of dirty) this.#recompute(p); }
+  }
+
+  /** A switch row was deleted. */
+  deleteSwitch(uuid: string): void {
+    const ports = this.#lsPorts.get(uuid) ?? new Set<string>();
+    this.#lsPorts.delete(uuid);
+    this.#lsSubnets.delete(uuid);
+    for (const p of ports) {
+      if (this.#lspToLs.get(p) === uuid) {
+        this.#lspToLs.delete(p);
+        if (this.#opts.prefixMode === "subnet") this.#recompute(p);
+      }
+    }
+  }
+
+  /** Returns and clears the names of tenants whose prefix set changed. */
+  takeChanged(): Set<string> {
+    const c = this.#changed;
+    this.#changed = new Set();
+    return c;
+  }
+
+  /** The complete current view: tenants with at least one prefix, sorted by name. */
+  tenants(): RawTenant[] {
+    const out: RawTenant[] = [];
+    const names = [...this.#tenantPrefixes.keys()].sort();
+    for (const name of names) {
+      let v = this.#views.get(name);
+      if (!v) {
+        v = {
+          name,
+          prefixes: [...this.#tenantPrefixes.get(name)!.keys()].sort(),
+          origin: this.#opts.origin,
+        };
+        this.#views.set(name, v);
+      }
+      out.push(v);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Incremental framing of back-to-back JSON values, as ovsdb-server sends them
+ * (no delimiter between messages). Pure: no I/O.
+ * @module
+ */
+
+/** Default cap on one JSON message: 256 MiB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+/** Thrown when the byte stream cannot be framed; the connection must be dropped. */
+export class FramingError extends Error {
+  override name = "FramingError";
+}
+
+/** Options for {@link JsonFramer}. */
+export interface JsonFramerOptions {
+  /** Largest accepted message in bytes (default {@link DEFAULT_MAX_MESSAGE_BYTES}). */
+  maxMessageBytes?: number;
+  /** Maximum nesting depth (default 1024). */
+  maxDepth?: number;
+}
+
+const OPEN_OBJ = 0x7b; // {
+const CLOSE_OBJ = 0x7d; // }
+const OPEN_ARR = 0x5b; // [
+const CLOSE_ARR = 0x5d; // ]
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+/**
+ * Splits a byte stream into complete top-level JSON objects or arrays and parses them.
+ *
+ * Only the structure is scanned (brackets, strings, escapes) so the cost is one pass over
+ * the bytes plus `JSON.parse`. Bytes of a message still incomplete are kept, bounded by
+ * `maxMessageBytes`. After a {@link FramingError} the framer is poisoned: every later
+ * `push` throws, because the stream cannot be resynchronised.
+ */
+export class JsonFramer {
+  readonly #max: number;
+  readonly #maxDepth: number;
+  readonly #decoder = new TextDecoder("utf-8", { fatal: true });
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #depth = 0;
+  #inString = false;
+  #escape = false;
+  #closers: number[] = [];
+  #error: FramingError | undefined;
+
+  constructor(options: JsonFramerOptions = {}) {
+    this.#max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#maxDepth = options.maxDepth ?? 1024;
+  }
+
+  /** Bytes held for the message in progress. */
+  get bufferedBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /**
+   * Feeds a chunk; returns the values completed by it, in order.
+   * Throws {@link FramingError} for bytes that are not JSON, oversized messages or
+   * messages that JSON.parse rejects.
+   */
+  push(chunk: Uint8Array): unknown[] {
+    if (this.#error) throw this.#error;
+    const out: unknown[] = [];
+    let start = this.#depth > 0 ? 0 : -1;
+    const n = chunk.length;
+    for (let i = 0; i < n; i++) {
+      const b = chunk[i];
+      if (this.#depth === 0) {
+        if (isSpace(b)) continue;
+        if (b !== OPEN_OBJ && b !== OPEN_ARR) {
+          return this.#fail(
+            `unexpected byte 0x${b.toString(16).padStart(2, "0")} between messages`,
+          );
+        }
+        start = i;
+        this.#depth = 1;
+        this.#closers.length = 0;
+        this.#closers.push(b === OPEN_OBJ ? CLOSE_OBJ : CLOSE_ARR);
+        continue;
+      }
+      if (this.#inString) {
+        if (this.#escape) this.#escape = false;
+        else if (b === BACKSLASH) this.#escape = true;
+        else if (b === QUOTE) this.#inString = false;
+        continue;
+      }
+      if (b === QUOTE) {
+        this.#inString = true;
+      } else if (b === OPEN_OBJ || b === OPEN_ARR) {
+        if (++this.#depth > this.#maxDepth) {
+          return this.#fail(`message nested deeper than ${this.#maxDepth}`);
+        }
+        this.#closers.push(b === OPEN_OBJ ? CLOSE_OBJ : CLOSE_ARR);
+      } else if (b === CLOSE_OBJ || b === CLOSE_ARR) {
+        if (this.#closers.pop() !== b) {
+          return this.#fail(`mismatched ${String.fromCharCode(b)} in message`);
+        }
+        if (--this.#depth === 0) {
+          const end = i + 1;
+          if (this.#pendingBytes + (end - start) > this.#max) {
+            return this.#fail(`message larger than ${this.#max} bytes`);
+          }
+          out.push(this.#parse(chunk.subarray(start, end)));
+          start = -1;
+        }
+      }
+    }
+    if (this.#depth > 0 && start >= 0) {
+      const rest = chunk.subarray(start);
+      if (this.#pendingBytes + rest.length > this.#max) {
+        return this.#fail(`message larger than ${this.#max} bytes`);
+      }
+      this.#pending.push(rest.slice());
+      this.#pendingBytes += rest.length;
+    }
+    return out;
+  }
+
+  #parse(tail: Uint8Array): unknown {
+    let bytes = tail;
+    if (this.#pending.length > 0) {
+      bytes = new Uint8Array(this.#pendingBytes + tail.length);
+      let off = 0;
+      for (const p of this.#pending) {
+        bytes.set(p, off);
+        off += p.length;
+      }
+      bytes.set(tail, off);
+      this.#pending = [];
+      this.#pendingBytes = 0;
+    }
+    let text: string;
+    try {
+      text = this.#decoder.decode(bytes);
+    } catch (cause) {
+      return this.#fail("message is not valid UTF-8", cause);
+    }
+    try {
+      return JSON.parse(text);
+    } catch (cause) {
+      return this.#fail(`message is not valid JSON: ${(cause as Error).message}`, cause);
+    }
+  }
+
+  #fail(message: string, cause?: unknown): never {
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#error = new FramingError(message, cause === undefined ? undefined : { cause });
+    throw this.#error;
+  }
+}

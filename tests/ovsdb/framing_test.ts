@@ -1,0 +1,87 @@
+import { assert, assertEquals } from "./_assert.ts";
+import { FramingError, JsonFramer } from "../../src/ovsdb/mod.ts";
+
+const enc = new TextEncoder();
+
+function feedAll(framer: JsonFramer, text: string, chunk: number): unknown[] {
+  const bytes = enc.encode(text);
+  const out: unknown[] = [];
+  for (let i = 0; i < bytes.length; i += chunk) {
+    out.push(...framer.push(bytes.subarray(i, i + chunk)));
+  }
+  return out;
+}
+
+Deno.test("framing: back-to-back values, any chunking, strings with brackets and escapes", () => {
+  const values = [
+    { id: 1, result: ["a}", "b]", '"{[', "\\"], error: null },
+    { method: "update3", params: ["m", "x", { T: { u: { insert: { name: "é✓😀" } } } }], id: null },
+    [1, [2, [3, {}]]],
+    { s: '\\\\"}' },
+  ];
+  const text = values.map((v) => JSON.stringify(v)).join("") + "\n " +
+    JSON.stringify(values[0]) + "\r\n\t";
+  const expected = [...values, values[0]];
+  for (const chunk of [1, 2, 3, 7, 64, 100000]) {
+    assertEquals(feedAll(new JsonFramer(), text, chunk), expected, `chunk size ${chunk}`);
+  }
+});
+
+Deno.test("framing: malformed input is a FramingError and poisons the framer", () => {
+  for (const bad of ['garbage{"a":1}', '{"a":]', '{"a":1,}', '{"a": tru}', "]"]) {
+    const f = new JsonFramer();
+    let err: unknown;
+    try {
+      f.push(enc.encode(bad));
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof FramingError, `no FramingError for ${bad}`);
+    let again: unknown;
+    try {
+      f.push(enc.encode("{}"));
+    } catch (e) {
+      again = e;
+    }
+    assert(again instanceof FramingError, "framer stays failed");
+  }
+});
+
+Deno.test("framing: invalid UTF-8 is rejected", () => {
+  const f = new JsonFramer();
+  let err: unknown;
+  try {
+    f.push(new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]));
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof FramingError && err.message.includes("UTF-8"));
+});
+
+Deno.test("framing: size cap bounds buffered bytes, also across chunks", () => {
+  const f = new JsonFramer({ maxMessageBytes: 1000 });
+  assertEquals(f.push(enc.encode(JSON.stringify({ a: "x".repeat(900) }))).length, 1);
+  let err: unknown;
+  try {
+    f.push(enc.encode('{"a":"'));
+    for (let i = 0; i < 100; i++) {
+      f.push(enc.encode("y".repeat(100)));
+      assert(f.bufferedBytes <= 1000);
+    }
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof FramingError && err.message.includes("larger than 1000"));
+  assertEquals(f.bufferedBytes, 0);
+});
+
+Deno.test("framing: nesting depth is capped", () => {
+  const f = new JsonFramer({ maxDepth: 50 });
+  let err: unknown;
+  try {
+    f.push(enc.encode("[".repeat(51)));
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof FramingError && err.message.includes("deeper"));
+});
