@@ -3,20 +3,22 @@
  *
  * 1. Fills an OVN NB database with 100,000 Logical_Switch_Ports over 2,000 namespaces in one
  *    transaction (through this client).
- * 2. Initial sync to a ready tenant set, each as a fresh process (wall time, median of runs):
- *    this client (`deno run` of this file in `--child` mode), `ovsdb-client dump` of the same
- *    columns (C, the floor) and the Python IDL (python3-openvswitch, what upstream uses).
- *    The in-process time of this client (no Deno start-up) is printed too.
- * 3. Latency from an `ovn-nbctl lsp-add` (daemon mode, so the 100k-row replica of ovn-nbctl
- *    is not rebuilt per call) to the tenant event of a running source (debounce 0), p50/p99
- *    over 200 changes. The clock starts before ovn-nbctl is spawned.
+ * 2. Initial sync to a ready tenant set (the source's first complete view, as handed to the
+ *    reconcile loop), each as a fresh process (wall time, median of runs): this client
+ *    (`deno run` of this file in `--child` mode), `ovsdb-client dump` of the same columns
+ *    (C, the floor) and the Python IDL (python3-openvswitch, what upstream uses, building the
+ *    same namespace -> prefixes map). The in-process time of this client is printed too.
+ * 3. Latency from an `ovn-nbctl lsp-add` (daemon mode, so ovn-nbctl does not re-download
+ *    100k rows per call) to the tenant event of a running source (debounce 0), p50/p99 over
+ *    200 changes: from the commit (timestamped by a bare observer connection that receives
+ *    the same update) and from spawning ovn-nbctl.
  *
  * Environment: BENCH_PORTS (100000), BENCH_NAMESPACES (2000), BENCH_RUNS (3),
  * BENCH_PY_RUNS (1), BENCH_CHANGES (200).
  * @module
  */
 import { startOvnDb } from "../tests/support/ovn_nb.ts";
-import { ops, OvsdbClient } from "../src/ovsdb/mod.ts";
+import { JsonRpcConnection, ops, OvsdbClient } from "../src/ovsdb/mod.ts";
 import { type OvnSourceSettings, OvnTenantSource } from "../src/ovn/mod.ts";
 import { buildTenantSet, compilePolicy, type SourceUpdate } from "../src/tenants/mod.ts";
 
@@ -43,17 +45,18 @@ function settings(remote: string): OvnSourceSettings {
 /** Initial sync of this client to a validated tenant set; returns ms and tenant count. */
 async function syncOnce(
   remote: string,
-): Promise<{ ms: number; tenants: number; prefixes: number }> {
+): Promise<{ ms: number; buildMs: number; tenants: number; prefixes: number }> {
   const t0 = performance.now();
   const source = new OvnTenantSource(settings(remote), { policy });
   let first: SourceUpdate | undefined;
   await source.start({ onUpdate: (u) => (first ??= u) });
-  const set = buildTenantSet(first!.tenants, policy);
   const ms = performance.now() - t0;
   await source.stop();
+  const set = buildTenantSet(first!.tenants, policy);
+  const buildMs = performance.now() - t0 - ms;
   let prefixes = 0;
   for (const t of set.tenants.values()) prefixes += t.prefixes.length;
-  return { ms, tenants: set.tenants.size, prefixes };
+  return { ms, buildMs, tenants: set.tenants.size, prefixes };
 }
 
 const PY_IDL = `
@@ -158,15 +161,20 @@ async function main(): Promise<void> {
 
   // This client, in-process (warm-up run first, then RUNS runs).
   const inproc: number[] = [];
+  const builds: number[] = [];
   let check = { tenants: 0, prefixes: 0 };
   for (let i = 0; i <= RUNS; i++) {
     const r = await syncOnce(remote);
-    if (i > 0) inproc.push(r.ms);
+    if (i > 0) {
+      inproc.push(r.ms);
+      builds.push(r.buildMs);
+    }
     check = r;
   }
   console.log(
-    `this client in-process: median ${median(inproc).toFixed(0)} ms ` +
-      `(${check.tenants} tenants, ${check.prefixes} prefixes)`,
+    `this client in-process, connect to source view: median ${median(inproc).toFixed(0)} ms ` +
+      `(${check.tenants} tenants, ${check.prefixes} prefixes; then buildTenantSet ` +
+      `${median(builds).toFixed(0)} ms, not counted)`,
   );
 
   // This client as a fresh process, like the anchors.
@@ -226,13 +234,32 @@ async function main(): Promise<void> {
       if (waiting && u.changed?.has(waiting.tenant)) waiting.resolve(performance.now());
     },
   });
+  // A bare observer connection (inserts only, no initial rows) timestamps the server's
+  // fan-out of each commit, so the source's own delay can be told from ovn-nbctl's.
+  let observed: ((t: number) => void) | undefined;
+  const path = remote.slice("unix:".length);
+  const observer = new JsonRpcConnection(await Deno.connect({ transport: "unix", path }), {
+    probeIntervalMs: 0,
+    onNotification: () => observed?.(performance.now()),
+  });
+  await observer.request("monitor_cond", ["OVN_Northbound", "obs", {
+    Logical_Switch_Port: [{
+      columns: ["name"],
+      select: { initial: false, insert: true, delete: false, modify: false },
+    }],
+  }]);
   const lat: number[] = [];
+  const fromCommit: number[] = [];
   const nbctlOnly: number[] = [];
   try {
     for (let i = 0; i < CHANGES; i++) {
       const tenant = `lat${i}`;
       const name = `lat-port-${i}`;
       const ev = new Promise<number>((resolve) => (waiting = { tenant, resolve }));
+      const seen = new Promise<number>((resolve) => (observed = resolve));
+      const mac = `0a:59:00:00:${(i >> 8).toString(16).padStart(2, "0")}:${
+        (i & 255).toString(16).padStart(2, "0")
+      }`;
       const t0 = performance.now();
       const r = await wall("ovn-nbctl", [
         "--",
@@ -242,29 +269,31 @@ async function main(): Promise<void> {
         "--",
         "lsp-set-addresses",
         name,
-        `0a:59:00:00:${(i >> 8).toString(16).padStart(2, "0")}:${
-          (i & 255).toString(16).padStart(2, "0")
-        } 10.250.${i >> 8}.${i & 255}`,
+        `${mac} 10.250.${i >> 8}.${i & 255}`,
         "--",
         "set",
         "logical_switch_port",
         name,
         `external_ids:"${NS_KEY}"=${tenant}`,
       ], { OVN_NB_DAEMON: `${ctl}/nbctl.ctl` });
-      const t1 = await ev;
+      const [t1, tc] = await Promise.all([ev, seen]);
       lat.push(t1 - t0);
+      fromCommit.push(t1 - tc);
       nbctlOnly.push(r.ms);
     }
   } finally {
+    observer.close();
     await source.stop();
     const pid = Number((await Deno.readTextFile(`${ctl}/nbctl.pid`)).trim());
     Deno.kill(pid, "SIGTERM");
     await Deno.remove(ctl, { recursive: true }).catch(() => {});
   }
   console.log(
-    `change-to-event (nbctl spawn -> tenant event, ${CHANGES} changes): ` +
-      `p50 ${pct(lat, 50).toFixed(1)} ms p99 ${pct(lat, 99).toFixed(1)} ms ` +
-      `(ovn-nbctl process alone: p50 ${pct(nbctlOnly, 50).toFixed(1)} ms)`,
+    `change-to-event, ${CHANGES} ovn-nbctl port adds: commit fan-out -> tenant event ` +
+      `p50 ${pct(fromCommit, 50).toFixed(1)} ms p99 ${pct(fromCommit, 99).toFixed(1)} ms; ` +
+      `nbctl spawn -> tenant event p50 ${pct(lat, 50).toFixed(1)} ms p99 ${
+        pct(lat, 99).toFixed(1)
+      } ms (the ovn-nbctl call alone: p50 ${pct(nbctlOnly, 50).toFixed(1)} ms)`,
   );
   const oursMs = median(ours);
   console.log(

@@ -19,6 +19,7 @@ export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
 export interface NativeLibraries {
   /** libmnl, or undefined when absent (the libc socket calls are used instead). */
   readonly mnl?: Libmnl;
+  /** libc, always loaded (errno, poll, setns, eventfd; sockets when libmnl is absent). */
   readonly libc: Libc;
   /** Which implementation carries socket I/O. */
   readonly backend: "libmnl" | "libc";
@@ -28,11 +29,13 @@ export interface NativeLibraries {
 
 /** Neither libmnl nor libc could be loaded (or FFI is not permitted). */
 export class NativeLibraryError extends Error {
+  /** The error class name. */
   override name = "NativeLibraryError";
 }
 
 /** A failed native call: the call name, errno and its symbolic name. */
 export class FfiError extends Error {
+  /** The error class name. */
   override name = "FfiError";
   /** Positive errno (0 when unknown). */
   readonly errno: number;
@@ -111,13 +114,9 @@ export function lastErrno(libs: NativeLibraries): number {
  * Turns a C return code into a value or an {@link FfiError}: negative results (and
  * null pointers) read errno and throw.
  */
-export function check<T extends number | bigint | Deno.PointerValue>(
-  libs: NativeLibraries,
-  call: string,
-  result: T,
-): T {
+export function check<T extends number | bigint | Deno.PointerValue>(call: string, result: T): T {
   const failed = result === null || (typeof result === "number" && result < 0) ||
     (typeof result === "bigint" && result < 0n);
-  if (failed) throw new FfiError(call, lastErrno(libs));
+  if (failed) throw new FfiError(call, lastErrno(loadNativeLibraries()));
   return result;
 }

@@ -37,8 +37,8 @@ const encoder = new TextEncoder();
 
 /** Options of {@link NetlinkSocket.open}. */
 export interface OpenSocketOptions {
-  /** Netlink protocol (default 0, NETLINK_ROUTE). */
-  protocol?: number;
+  /** Netlink bus / protocol number (default 0, NETLINK_ROUTE). */
+  bus?: number;
   /**
    * Network namespace: a name under /run/netns (as `ip netns add` creates) or a path
    * such as /proc/PID/ns/net. The socket is created there (setns on the calling thread
@@ -125,7 +125,7 @@ export class NetlinkSocket {
     this.portId = portId;
     this.backend = mnl ? "libmnl" : "libc";
     const c = libs.libc.symbols;
-    this.#wakeFd = check(libs, "eventfd", c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    this.#wakeFd = check("eventfd", c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     const pv = new DataView(this.#pollfds.buffer);
     pv.setInt32(0, fd, true);
     pv.setInt16(4, POLLIN, true);
@@ -137,7 +137,7 @@ export class NetlinkSocket {
   /** Opens and binds a socket (optionally in another netns) with large buffers. */
   static open(options: OpenSocketOptions = {}): NetlinkSocket {
     const libs = loadNativeLibraries();
-    const create = () => NetlinkSocket.#create(libs, options.protocol ?? 0);
+    const create = () => NetlinkSocket.#create(libs, options.bus ?? 0);
     const sock = options.netns ? withNetns(options.netns, create) : create();
     try {
       sock.setBufferSize("rcv", options.rcvbuf ?? 8 << 20);
@@ -153,7 +153,6 @@ export class NetlinkSocket {
     if (libs.mnl) {
       const m = libs.mnl.symbols;
       const nl = check(
-        libs,
         "mnl_socket_open2",
         m.mnl_socket_open2(protocol, SOCK_NONBLOCK | SOCK_CLOEXEC),
       );
@@ -166,7 +165,6 @@ export class NetlinkSocket {
     }
     const c = libs.libc.symbols;
     const fd = check(
-      libs,
       "socket",
       c.socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol),
     );

@@ -7,6 +7,9 @@ import { ExitCode, reportError } from "./exit.ts";
 import { versionText } from "./version.ts";
 import { renderCommand } from "./render.ts";
 import { validateCommand } from "./validate.ts";
+import { runCommand } from "./run.ts";
+
+let exitCode: number = ExitCode.ok;
 
 /** Builds the commander program; `write` receives stdout text (tests capture it). */
 export function buildProgram(write: (text: string) => void = (t) => console.log(t)) {
@@ -30,6 +33,15 @@ export function buildProgram(write: (text: string) => void = (t) => console.log(
     .option("--json", "print JSON")
     .action(async (opts) => write(await validateCommand(opts)));
 
+  program.command("run")
+    .description("Run the agent: watch the sources, program the kernel and FRR, serve HTTP.")
+    .requiredOption("-c, --config <file>", "vpnv4-agent.yaml")
+    .option("--withdraw-on-exit", "on SIGTERM/SIGINT remove everything the agent owns")
+    .option("--netns <name>", "program the kernel of this network namespace")
+    .action(async (opts) => {
+      exitCode = await runCommand(opts);
+    });
+
   program.command("version")
     .description("Print the version.")
     .action(() => write(versionText()));
@@ -42,8 +54,9 @@ export async function main(args: string[]): Promise<number> {
   await setupLogging({ level: "warning", format: "text" });
   const program = buildProgram();
   try {
+    exitCode = ExitCode.ok;
     await program.parseAsync(args, { from: "user" });
-    return ExitCode.ok;
+    return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version") {

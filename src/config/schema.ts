@@ -160,6 +160,17 @@ export const configSchema = z.strictObject({
     }).default(245).describe("rtm_protocol marking the agent's own routes."),
   }).default({ vrf_mode: "device", mpls: "auto", route_protocol: 245 })
     .describe("Kernel programming."),
+  reconcile: z.strictObject({
+    interval_s: z.number().int().min(5).max(86400).default(300)
+      .describe("Full resync of every plane (repairs drift), seconds."),
+    debounce_ms: z.number().int().min(0).max(60000).default(250)
+      .describe("Quiet time after a source change before reconciling."),
+    frr_check_s: z.number().int().min(1).max(3600).default(5)
+      .describe("How often FRR is checked for lost agent configuration (restart), seconds."),
+    max_backoff_s: z.number().int().min(1).max(3600).default(60)
+      .describe("Upper bound of the retry backoff after a failed plane or tenant."),
+  }).default({ interval_s: 300, debounce_ms: 250, frr_check_s: 5, max_backoff_s: 60 })
+    .describe("The reconcile loop."),
   http: z.strictObject({
     listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):[0-9]{1,5}$/, {
       message: "must be HOST:PORT (IPv6 in brackets)",

@@ -1,7 +1,12 @@
 /**
  * FRR: renders the desired VRF/BGP VPN configuration and applies it through vtysh.
  *
- * - {@link renderFrrConfig}: desired state → blocks and text (pure).
+ * - {@link renderFrrConfig}: desired state → blocks and text (pure, validates every value).
+ * - {@link parseRunningConfig}: `show running-config` → blocks (never throws).
+ * - {@link diffFrrConfig}: desired vs. running → the commands for the agent-owned part.
+ * - {@link applyFrrConfig} / {@link FrrApplier}: read running-config once, send the diff in one
+ *   `vtysh -f` batch.
+ * - {@link Vtysh}: the vtysh runner (timeout, batch apply, dryrun).
  * @module
  */
 export type {
@@ -23,3 +28,23 @@ export {
   renderFrrConfig,
 } from "./render.ts";
 export { FrrRenderError } from "./validate.ts";
+export { findSection, parseRunningConfig } from "./running_config.ts";
+export { diffFrrConfig, type DiffOptions, FrrConflictError, type FrrDiff } from "./diff.ts";
+export {
+  type ApplyLinesOptions,
+  parseVtyshLineErrors,
+  Vtysh,
+  VtyshApplyError,
+  VtyshError,
+  type VtyshLineError,
+  type VtyshResult,
+  type VtyshSettings,
+  VtyshTimeoutError,
+} from "./vtysh.ts";
+export {
+  applyFrrConfig,
+  type ApplyOptions,
+  type ApplyResult,
+  type ApplySummary,
+  FrrApplier,
+} from "./apply.ts";

@@ -120,12 +120,13 @@ export function vrfInstanceHeader(asn: number, vrf: string): string {
   return `router bgp ${asn} vrf ${vrf}`;
 }
 
-function renderPeer(peer: PeerConfig, index: number): DesiredPeer {
+function renderPeer(peer: PeerConfig, index: number, asn: number): DesiredPeer {
   const field = `bgp.peers[${index}]`;
   const address = assertIp(`${field}.address`, peer.address);
   const lines = new Map<string, string>();
   const n = `neighbor ${address}`;
-  lines.set("remote-as", `${n} remote-as ${assertAsn(`${field}.remote_asn`, peer.remote_asn)}`);
+  const remoteAsn = assertAsn(`${field}.remote_asn`, peer.remote_asn);
+  lines.set("remote-as", `${n} remote-as ${remoteAsn}`);
   const description = peer.description === undefined
     ? ""
     : assertDescription(`${field}.description`, peer.description);
@@ -138,7 +139,8 @@ function renderPeer(peer: PeerConfig, index: number): DesiredPeer {
   }
   if (peer.ebgp_multihop !== undefined) {
     const ttl = assertInteger(`${field}.ebgp_multihop`, peer.ebgp_multihop, [1, 255]);
-    lines.set("ebgp-multihop", `${n} ebgp-multihop ${ttl}`);
+    // FRR ignores (and hides) the TTL of iBGP peers and the default TTL 1.
+    if (remoteAsn !== asn && ttl !== 1) lines.set("ebgp-multihop", `${n} ebgp-multihop ${ttl}`);
   }
   if (peer.update_source !== undefined) {
     const source = assertUpdateSource(`${field}.update_source`, peer.update_source);
@@ -170,7 +172,7 @@ export function renderGlobal(input: FrrInput): DesiredGlobal {
   const bgp = input.config.bgp;
   const asn = assertAsn("bgp.asn", bgp.asn);
   const routerId = assertIp("bgp.router_id", bgp.router_id, 4);
-  const peers = (bgp.peers ?? []).map(renderPeer);
+  const peers = (bgp.peers ?? []).map((p, i) => renderPeer(p, i, asn));
   const seen = new Set<string>();
   for (const p of peers) {
     if (seen.has(p.address)) throw new FrrRenderError("bgp.peers", `duplicate peer ${p.address}`);

@@ -5,6 +5,7 @@
 
 /** The running kernel lacks a feature the agent needs (names the CONFIG_ option). */
 export class KernelUnsupportedError extends Error {
+  /** The error class name. */
   override name = "KernelUnsupportedError";
   /** The kernel config option that is missing, e.g. `CONFIG_NET_VRF`. */
   readonly config: string;
@@ -18,10 +19,12 @@ export class KernelUnsupportedError extends Error {
 
 /** A link with the VRF's name exists but is not that VRF (other kind or other table). */
 export class VrfConflictError extends Error {
+  /** The error class name. */
   override name = "VrfConflictError";
 }
 
 /** `kernel.mpls: require` but MPLS forwarding is not usable. */
 export class MplsUnavailableError extends Error {
+  /** The error class name. */
   override name = "MplsUnavailableError";
 }

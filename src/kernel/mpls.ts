@@ -11,6 +11,7 @@ export type MplsMode = "require" | "auto" | "off";
 
 /** What was found. */
 export interface MplsStatus {
+  /** The setting that was applied. */
   readonly mode: MplsMode;
   /** True when MPLS forwarding can be used (module present and labels > 0). */
   readonly ready: boolean;

@@ -6,6 +6,8 @@
 import { formatPrefix, type IpPrefix } from "../net/mod.ts";
 import { getLogger } from "../log/mod.ts";
 import {
+  AF_INET,
+  AF_INET6,
   decodeLink,
   decodeRoute,
   encodeDelLink,
@@ -16,16 +18,18 @@ import {
   encodeSetLink,
   type LinkMessage,
   NetlinkError,
+  newRouteScan,
   type RouteMessage,
   RTM_NEWLINK,
   RTM_NEWROUTE,
+  RTN_BLACKHOLE,
   RTNLGRP_IPV4_ROUTE,
   RTNLGRP_IPV6_ROUTE,
   RTPROT_VPNV4_AGENT,
+  scanRoute,
 } from "../netlink/mod.ts";
 import { KernelUnsupportedError, VrfConflictError } from "./errors.ts";
 import {
-  type BatchFailure,
   type MonitorOptions,
   NetlinkMonitor,
   NetlinkTransport,
@@ -46,8 +50,11 @@ export interface KernelPlaneOptions extends TransportOptions {
 
 /** Result of {@link KernelPlane.ensureVrf}. */
 export interface VrfState {
+  /** VRF device name. */
   readonly name: string;
+  /** ifindex of the VRF device. */
   readonly index: number;
+  /** The VRF's route table. */
   readonly table: number;
   /** True when this call created the device. */
   readonly created: boolean;
@@ -55,8 +62,11 @@ export interface VrfState {
 
 /** One route change that failed in {@link KernelPlane.syncRoutes}. */
 export interface RouteFailure {
+  /** The prefix of the route. */
   readonly prefix: IpPrefix;
+  /** Which change failed. */
   readonly op: "add" | "delete";
+  /** The kernel's refusal. */
   readonly error: NetlinkError;
 }
 
@@ -72,14 +82,33 @@ export interface SyncResult {
   readonly failures: RouteFailure[];
 }
 
-function prefixKey(p: IpPrefix): number | string {
-  const b = p.bytes;
-  if (p.family === 4) {
-    return (((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0) * 64 + p.length;
+/** IPv4: length * 2^32 + address (a number); IPv6: hex bytes + "/" + length. */
+type RouteKey = number | string;
+
+function bytesKey(family: 4 | 6, b: Uint8Array, length: number): RouteKey {
+  if (family === 4) {
+    return length * 4294967296 + (((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0);
   }
   let s = "";
-  for (let i = 0; i < 16; i++) s += b[i].toString(16).padStart(2, "0");
-  return `${s}/${p.length}`;
+  for (let i = 0; i < 16; i++) s += (b[i] ?? 0).toString(16).padStart(2, "0");
+  return `${s}/${length}`;
+}
+
+/** Rebuilds the prefix of a key (into `scratch` when given, else fresh bytes). */
+function keyToPrefix(key: RouteKey, scratch?: Uint8Array): IpPrefix {
+  if (typeof key === "number") {
+    const length = Math.floor(key / 4294967296);
+    const v = key - length * 4294967296;
+    const bytes = scratch ? scratch.subarray(0, 4) : new Uint8Array(4);
+    bytes[0] = v >>> 24;
+    bytes[1] = (v >>> 16) & 255;
+    bytes[2] = (v >>> 8) & 255;
+    bytes[3] = v & 255;
+    return { family: 4, bytes, length };
+  }
+  const bytes = scratch ?? new Uint8Array(16);
+  for (let i = 0; i < 16; i++) bytes[i] = parseInt(key.slice(i * 2, i * 2 + 2), 16);
+  return { family: 6, bytes, length: Number(key.slice(33)) };
 }
 
 /**
@@ -102,11 +131,12 @@ export class KernelPlane {
 
   /** Opens the netlink transport (in `options.netns` when given). */
   static open(options: KernelPlaneOptions = {}): KernelPlane {
-    const protocol = options.protocol ?? RTPROT_VPNV4_AGENT;
+    const { protocol: agentProtocol, ...transportOptions } = options;
+    const protocol = agentProtocol ?? RTPROT_VPNV4_AGENT;
     if (!Number.isInteger(protocol) || protocol < 1 || protocol > 255) {
       throw new RangeError(`kernel protocol must be 1..255, got ${protocol}`);
     }
-    return new KernelPlane(NetlinkTransport.open(options), protocol, options.netns);
+    return new KernelPlane(NetlinkTransport.open(transportOptions), protocol, options.netns);
   }
 
   /** Looks a link up by name; undefined when it does not exist. */
@@ -252,44 +282,65 @@ export class KernelPlane {
     options: { ackMode?: "errors" | "all" } = {},
   ): Promise<SyncResult> {
     const protocol = this.protocol;
-    const existing = new Map<number | string, IpPrefix>();
-    const wrongType: IpPrefix[] = [];
-    for (const r of await this.dumpRoutes(table, { protocols: [protocol] })) {
-      if (!r.dst) continue;
-      if (r.type === "blackhole") existing.set(prefixKey(r.dst), r.dst);
-      else wrongType.push(r.dst);
+    // Own routes present now, as compact keys (numbers for IPv4): no per-route objects.
+    const existing = new Set<RouteKey>();
+    const wrongType: RouteKey[] = [];
+    const scan = newRouteScan();
+    for (const family of [4, 6] as const) {
+      try {
+        await this.transport.dump(
+          (w, h) => encodeRouteDump(w, { ...h, family, table, protocol }),
+          {
+            operation: `dump IPv${family} routes of table ${table}`,
+            decode: (m) => {
+              if (m.type !== RTM_NEWROUTE) return undefined;
+              scanRoute(m, scan);
+              if (scan.table !== table || scan.protocol !== protocol || !scan.dst) return undefined;
+              if (scan.family !== (family === 4 ? AF_INET : AF_INET6)) return undefined;
+              const key = bytesKey(family, scan.dst, scan.dstLen);
+              if (scan.type === RTN_BLACKHOLE) existing.add(key);
+              else wrongType.push(key);
+              return undefined;
+            },
+          },
+        );
+      } catch (e) {
+        if (!(e instanceof NetlinkError && (e.errno === ENOENT || e.errno === ESRCH))) throw e;
+      }
     }
     const toAdd: IpPrefix[] = [];
     let kept = 0;
-    const seen = new Set<number | string>();
+    const seen = new Set<RouteKey>();
     for (const p of desired) {
-      const k = prefixKey(p);
+      const k = bytesKey(p.family, p.bytes, p.length);
       if (seen.has(k)) continue;
       seen.add(k);
-      if (existing.has(k)) {
-        kept++;
-        existing.delete(k);
-      } else toAdd.push(p);
+      if (existing.delete(k)) kept++;
+      else toAdd.push(p);
     }
-    const toDelete = [...wrongType, ...existing.values()];
+    seen.clear();
+    const toDelete: RouteKey[] = [...wrongType, ...existing];
     existing.clear();
     const failures: RouteFailure[] = [];
-    const collect = (op: "add" | "delete", fs: BatchFailure<IpPrefix>[]) => {
-      for (const f of fs) failures.push({ prefix: f.item, op, error: f.error });
-    };
+    const scratch = new Uint8Array(16);
     const del = await this.transport.batch(toDelete, {
       ackMode: options.ackMode,
-      encode: (w, dst, h) =>
-        encodeRoute(w, { dst, table, protocol, type: "blackhole" }, { ...h, op: "delete" }),
-      describe: (p) => `delete blackhole ${formatPrefix(p)} table ${table}`,
+      encode: (w, key, h) =>
+        encodeRoute(w, { dst: keyToPrefix(key, scratch), table, protocol, type: "blackhole" }, {
+          ...h,
+          op: "delete",
+        }),
+      describe: (key) => `delete blackhole ${formatPrefix(keyToPrefix(key))} table ${table}`,
     });
-    collect("delete", del.failures);
+    for (const f of del.failures) {
+      failures.push({ prefix: keyToPrefix(f.item), op: "delete", error: f.error });
+    }
     const add = await this.transport.batch(toAdd, {
       ackMode: options.ackMode,
       encode: (w, dst, h) => encodeRoute(w, { dst, table, protocol, type: "blackhole" }, h),
       describe: (p) => `add blackhole ${formatPrefix(p)} table ${table}`,
     });
-    collect("add", add.failures);
+    for (const f of add.failures) failures.push({ prefix: f.item, op: "add", error: f.error });
     const result = {
       added: add.sent - add.failures.length,
       removed: del.sent - del.failures.length,

@@ -39,7 +39,9 @@ const ENOBUFS = 105;
 
 /** Header values the transport hands to an encoder. */
 export interface RequestHeader {
+  /** Sequence number. */
   readonly seq: number;
+  /** Port id. */
   readonly pid: number;
   /** Whether success must be ACKed (false in `errors` batches). */
   readonly ack: boolean;
@@ -73,19 +75,25 @@ export interface BatchOptions<T> {
 export interface BatchFailure<T> {
   /** Position of the item in the input. */
   readonly index: number;
+  /** The input item. */
   readonly item: T;
+  /** The kernel's refusal. */
   readonly error: NetlinkError;
 }
 
 /** Outcome of a batch: how many requests were sent and which ones failed. */
 export interface BatchResult<T> {
+  /** Number of requests sent. */
   readonly sent: number;
+  /** Number of sendto calls used. */
   readonly sends: number;
+  /** The requests the kernel refused, in input order. */
   readonly failures: BatchFailure<T>[];
 }
 
 /** Raised when replies were lost (ENOBUFS) and state must be re-read. */
 export class NetlinkOverrunError extends Error {
+  /** The error class name. */
   override name = "NetlinkOverrunError";
 }
 
@@ -124,7 +132,6 @@ export class NetlinkTransport {
 
   #nextSeq(): number {
     this.#seq = (this.#seq + 1) >>> 0;
-    if (this.#seq === 0) this.#seq = 1;
     return this.#seq;
   }
 

@@ -60,11 +60,17 @@ export function encodeAddrDump(w: MessageWriter, options: EncodeOptions = {}): v
 
 /** A decoded address message. */
 export interface AddrMessage {
+  /** Interface index. */
   readonly index: number;
+  /** Prefix length of the address. */
   readonly prefixLength: number;
+  /** Address scope (RT_SCOPE_*). */
   readonly scope: number;
+  /** IFA_ADDRESS (peer or own address). */
   readonly address?: IpAddress;
+  /** IFA_LOCAL (own address). */
   readonly local?: IpAddress;
+  /** IFA_LABEL. */
   readonly label?: string;
 }
 

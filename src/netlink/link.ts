@@ -122,9 +122,13 @@ export function encodeDelLink(w: MessageWriter, index: number, options: EncodeOp
   w.endMessage(start);
 }
 
-/** Appends an RTM_GETLINK for one link by name (ENODEV when absent). */
+/** Appends an RTM_GETLINK for one link by name (ENODEV when absent), ACKed after the reply. */
 export function encodeGetLink(w: MessageWriter, name: string, options: EncodeOptions = {}): void {
-  const start = w.beginMessage(RTM_GETLINK, NLM_F_REQUEST, options);
+  const start = w.beginMessage(
+    RTM_GETLINK,
+    NLM_F_REQUEST | (options.ack === false ? 0 : NLM_F_ACK),
+    options,
+  );
   writeIfinfo(w, 0, 0, 0);
   w.attrString(IFLA_IFNAME, name);
   w.endMessage(start);
@@ -139,11 +143,17 @@ export function encodeLinkDump(w: MessageWriter, options: EncodeOptions = {}): v
 
 /** A decoded link message. */
 export interface LinkMessage {
+  /** Interface index. */
   readonly index: number;
+  /** ifi_flags (IFF_*). */
   readonly flags: number;
+  /** Administratively up (IFF_UP). */
   readonly up: boolean;
+  /** IFLA_IFNAME. */
   readonly name?: string;
+  /** IFLA_MASTER ifindex. */
   readonly master?: number;
+  /** IFLA_MTU. */
   readonly mtu?: number;
   /** IFLA_INFO_KIND, e.g. `vrf`, `veth`, `dummy`. */
   readonly kind?: string;

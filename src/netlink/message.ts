@@ -18,9 +18,13 @@ import { errnoMessage, errnoName } from "./errno.ts";
 
 /** A decoded netlink message header plus its payload (a view into the datagram). */
 export interface NetlinkMessage {
+  /** Message or attribute type. */
   readonly type: number;
+  /** Header flags (NLM_F_*). */
   readonly flags: number;
+  /** Sequence number. */
   readonly seq: number;
+  /** Port id. */
   readonly pid: number;
   /** The bytes after the 16-byte header, up to nlmsg_len. */
   readonly payload: Uint8Array;
@@ -117,6 +121,7 @@ export function isError(message: NetlinkMessage): boolean {
  * `message` reads like `RTM_NEWROUTE: EEXIST (File exists): <extack>`.
  */
 export class NetlinkError extends Error {
+  /** The error class name. */
   override name = "NetlinkError";
   /** Positive errno. */
   readonly errno: number;

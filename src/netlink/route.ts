@@ -268,17 +268,25 @@ export interface RouteMessage {
   readonly family: Family | "mpls" | number;
   /** The table: RTA_TABLE when present, else rtm_table. */
   readonly table: number;
+  /** rtm_protocol (RTPROT_*). */
   readonly protocol: number;
+  /** Address scope (RT_SCOPE_*). */
   readonly scope: number;
+  /** Route type (RTN_* value, or its name in RouteMessage). */
   readonly type: RouteType | number;
+  /** rtm_flags. */
   readonly flags: number;
   /** Destination (IPv4/IPv6); the default route has length 0. */
   readonly dst?: IpPrefix;
   /** AF_MPLS incoming label. */
   readonly label?: number;
+  /** RTA_GATEWAY. */
   readonly gateway?: IpAddress;
+  /** RTA_VIA next hop. */
   readonly via?: IpAddress;
+  /** RTA_OIF ifindex. */
   readonly oif?: number;
+  /** Priority / metric. */
   readonly priority?: number;
   /** RTA_NEWDST label stack. */
   readonly newdst?: number[];
@@ -338,4 +346,54 @@ export function decodeRoute(message: NetlinkMessage): RouteMessage {
     newdst: newdst ? decodeLabels(newdst) : undefined,
     mplsEncap,
   };
+}
+
+/**
+ * The fields of a route message that reconciliation needs, filled into a reusable
+ * object without allocating (`dst` is a view into the received datagram).
+ */
+export interface RouteScan {
+  /** Address family. */
+  family: number;
+  /** Destination prefix length. */
+  dstLen: number;
+  /** Table id (RTA_TABLE when present, else rtm_table). */
+  table: number;
+  /** rtm_protocol (RTPROT_*). */
+  protocol: number;
+  /** RTN_* value. */
+  type: number;
+  /** RTA_DST payload (a view), if present. */
+  dst: Uint8Array | undefined;
+}
+
+/** Creates an empty {@link RouteScan} to reuse with {@link scanRoute}. */
+export function newRouteScan(): RouteScan {
+  return { family: 0, dstLen: 0, table: 0, protocol: 0, type: 0, dst: undefined };
+}
+
+/** Fills `out` from a route message (hot path of large dumps); returns `out`. */
+export function scanRoute(message: NetlinkMessage, out: RouteScan): RouteScan {
+  const p = message.payload;
+  if (p.length < RTMSG_LEN) throw new RangeError(`rtmsg too short: ${p.length} bytes`);
+  out.family = p[0];
+  out.dstLen = p[1];
+  out.table = p[4];
+  out.protocol = p[5];
+  out.type = p[7];
+  out.dst = undefined;
+  let off = RTMSG_LEN;
+  while (off + 4 <= p.length) {
+    const len = p[off] | (p[off + 1] << 8);
+    const type = (p[off + 2] | (p[off + 3] << 8)) & 0x3fff;
+    if (len < 4 || off + len > p.length) {
+      throw new RangeError(`route attribute ${type} at offset ${off}: bad length ${len}`);
+    }
+    if (type === RTA_DST) out.dst = p.subarray(off + 4, off + len);
+    else if (type === RTA_TABLE && len >= 8) {
+      out.table = (p[off + 4] | (p[off + 5] << 8) | (p[off + 6] << 16) | (p[off + 7] << 24)) >>> 0;
+    }
+    off += (len + 3) & ~3;
+  }
+  return out;
 }

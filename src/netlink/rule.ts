@@ -28,7 +28,9 @@ import type { MessageWriter } from "./writer.ts";
 
 /** A FIB rule: lookup in `table`, or an l3mdev rule (VRF tables). */
 export interface RuleSpec {
+  /** Address family. */
   readonly family: Family;
+  /** FRA_PRIORITY. */
   readonly priority?: number;
   /** Table to look up (ids above 255 go in FRA_TABLE). */
   readonly table?: number;
@@ -84,11 +86,17 @@ export function encodeRuleDump(
 
 /** A decoded rule message. */
 export interface RuleMessage {
+  /** Address family. */
   readonly family: Family;
+  /** Table id (FRA_TABLE when present, else the header's). */
   readonly table: number;
+  /** FR_ACT_* action. */
   readonly action: number;
+  /** FRA_PRIORITY. */
   readonly priority?: number;
+  /** True for an l3mdev rule (FRA_L3MDEV). */
   readonly l3mdev: boolean;
+  /** FRA_PROTOCOL. */
   readonly protocol?: number;
 }
 

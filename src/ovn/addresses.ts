@@ -3,7 +3,8 @@
  * Pure: no I/O.
  * @module
  */
-import { type IpAddress, type IpPrefix, parsePrefix, tryParseIp } from "../net/mod.ts";
+import { formatIp, type IpPrefix, parsePrefix, tryParseIp } from "../net/mod.ts";
+import { parseV4 } from "./fast_ip.ts";
 
 /** Keywords that may appear in `addresses` and carry no workload address. */
 export const ADDRESS_KEYWORDS: ReadonlySet<string> = new Set(["unknown", "router", "dynamic"]);
@@ -12,13 +13,20 @@ export const ADDRESS_KEYWORDS: ReadonlySet<string> = new Set(["unknown", "router
 export const WORKLOAD_PORT_TYPES: ReadonlySet<string> = new Set(["", "virtual", "external"]);
 
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+const SPACES = /[ \t\n\r]+/;
 /** Longest address entry accepted; longer ones are hostile. */
 const MAX_ENTRY = 4096;
 
-/** An address found on a port, with the mask it came with (neutron:cidrs, `IP/LEN`). */
+/** An address found on a port. */
 export interface PortAddress {
-  readonly addr: IpAddress;
-  /** The on-link prefix given with the address, when there was one. */
+  readonly family: 4 | 6;
+  /** Canonical address text. */
+  readonly text: string;
+  /** IPv4 address as uint32 (0 for IPv6). */
+  readonly v4: number;
+  /** IPv6 bytes (undefined for IPv4). */
+  readonly bytes?: Uint8Array;
+  /** The on-link prefix given with the address (`IP/LEN`), when there was one. */
   readonly onLink?: IpPrefix;
 }
 
@@ -32,17 +40,23 @@ export interface ParsedAddresses {
 function parseToken(token: string, out: PortAddress[], problems: string[], where: string): void {
   const slash = token.indexOf("/");
   const ipText = slash < 0 ? token : token.slice(0, slash);
-  const addr = tryParseIp(ipText);
+  let addr: PortAddress | undefined;
+  const v4 = parseV4(ipText);
+  if (v4 >= 0) addr = { family: 4, text: ipText, v4 };
+  else if (ipText.includes(":")) {
+    const ip = tryParseIp(ipText);
+    if (ip) addr = { family: 6, text: formatIp(ip), v4: 0, bytes: ip.bytes };
+  }
   if (!addr) {
     problems.push(`${where}: ${JSON.stringify(token.slice(0, 64))} is not an IP address`);
     return;
   }
   if (slash < 0) {
-    out.push({ addr });
+    out.push(addr);
     return;
   }
   try {
-    out.push({ addr, onLink: parsePrefix(token, { strict: false }) });
+    out.push({ ...addr, onLink: parsePrefix(token, { strict: false }) });
   } catch (e) {
     problems.push(`${where}: ${(e as Error).message}`);
   }
@@ -62,11 +76,14 @@ export function parseAddressEntry(
     into.problems.push(`${where}: entry of ${entry.length} characters`);
     return;
   }
-  const tokens = entry.trim().split(/\s+/).filter((t) => t !== "");
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i];
+  const tokens = entry.split(SPACES);
+  let first = true;
+  for (const t of tokens) {
+    if (t === "") continue;
+    const wasFirst = first;
+    first = false;
     if (ADDRESS_KEYWORDS.has(t)) continue;
-    if (i === 0 && MAC.test(t)) continue;
+    if (wasFirst && t.length === 17 && MAC.test(t)) continue;
     parseToken(t, into.addresses, into.problems, where);
   }
 }
@@ -90,18 +107,18 @@ export function parsePortAddresses(cols: PortAddressColumns): ParsedAddresses {
     if (cols.neutronCidrs.length > MAX_ENTRY) {
       acc.problems.push(`neutron:cidrs: ${cols.neutronCidrs.length} characters`);
     } else {
-      for (const t of cols.neutronCidrs.trim().split(/\s+/)) {
+      for (const t of cols.neutronCidrs.split(SPACES)) {
         if (t !== "") parseToken(t, acc.addresses, acc.problems, "neutron:cidrs");
       }
     }
   }
+  const list = acc.addresses;
+  if (list.length < 2) return acc;
   // Deduplicate by address, keeping the first on-link prefix seen.
   const seen = new Map<string, PortAddress>();
-  for (const a of acc.addresses) {
-    const key = a.addr.bytes.join(".");
-    const prev = seen.get(key);
-    if (!prev) seen.set(key, a);
-    else if (!prev.onLink && a.onLink) seen.set(key, a);
+  for (const a of list) {
+    const prev = seen.get(a.text);
+    if (!prev || (!prev.onLink && a.onLink)) seen.set(a.text, a);
   }
   return { addresses: [...seen.values()], problems: acc.problems };
 }

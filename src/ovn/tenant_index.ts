@@ -4,17 +4,16 @@
  * @module
  */
 import { getLogger } from "../log/mod.ts";
-import {
-  formatPrefix,
-  hostPrefix,
-  type IpPrefix,
-  isDefaultRoute,
-  parsePrefix,
-  prefixContains,
-} from "../net/mod.ts";
+import { formatPrefix, type IpPrefix, isDefaultRoute, parsePrefix } from "../net/mod.ts";
 import type { RawTenant, Rejection } from "../tenants/model.ts";
-import { type PrefixPolicy, prefixViolation, tenantNameViolation } from "../tenants/policy.ts";
-import { parsePortAddresses, parseSwitchSubnets, WORKLOAD_PORT_TYPES } from "./addresses.ts";
+import { type PrefixPolicy, tenantNameViolation } from "../tenants/policy.ts";
+import {
+  parsePortAddresses,
+  parseSwitchSubnets,
+  type PortAddress,
+  WORKLOAD_PORT_TYPES,
+} from "./addresses.ts";
+import { FastPolicy, v4Mask, v4Net } from "./fast_ip.ts";
 
 const log = getLogger("ovn");
 
@@ -61,6 +60,29 @@ export interface TenantIndexOptions {
   origin?: string;
 }
 
+interface Subnet {
+  prefix: IpPrefix;
+  text: string;
+  net: number;
+}
+
+function subnet(prefix: IpPrefix): Subnet {
+  return { prefix, text: formatPrefix(prefix), net: prefix.family === 4 ? v4Net(prefix) : 0 };
+}
+
+function subnetContains(s: Subnet, a: PortAddress): boolean {
+  const p = s.prefix;
+  if (p.family !== a.family) return false;
+  if (a.family === 4) return ((a.v4 & v4Mask(p.length)) >>> 0) === s.net;
+  const b = a.bytes!;
+  const full = p.length >> 3;
+  for (let i = 0; i < full; i++) if (b[i] !== p.bytes[i]) return false;
+  const rest = p.length & 7;
+  if (rest === 0) return true;
+  const m = (0xff << (8 - rest)) & 0xff;
+  return (b[full] & m) === p.bytes[full];
+}
+
 interface PortState {
   tenant: string;
   prefixes: string[];
@@ -75,12 +97,13 @@ const MAX_NAME_FOR_LOG = 80;
  */
 export class TenantIndex {
   readonly #opts: TenantIndexOptions;
-  readonly #configured = new Map<string, IpPrefix[]>();
+  readonly #configured = new Map<string, Subnet[]>();
+  readonly #policy: FastPolicy | undefined;
   readonly #ports = new Map<string, PortState>();
   readonly #lspRows = new Map<string, LspRow>();
   readonly #lspToLs = new Map<string, string>();
   readonly #lsPorts = new Map<string, Set<string>>();
-  readonly #lsSubnets = new Map<string, IpPrefix[]>();
+  readonly #lsSubnets = new Map<string, Subnet[]>();
   readonly #tenantPrefixes = new Map<string, Map<string, number>>();
   readonly #views = new Map<string, RawTenant>();
   #changed = new Set<string>();
@@ -89,11 +112,12 @@ export class TenantIndex {
 
   constructor(options: TenantIndexOptions) {
     this.#opts = options;
+    this.#policy = options.policy ? new FastPolicy(options.policy) : undefined;
     for (const [tenant, list] of Object.entries(options.subnets ?? {})) {
-      const parsed: IpPrefix[] = [];
+      const parsed: Subnet[] = [];
       for (const s of list) {
         try {
-          parsed.push(parsePrefix(s, { strict: false }));
+          parsed.push(subnet(parsePrefix(s, { strict: false })));
         } catch (e) {
           log.warning("ovn: configured subnet {subnet} of {tenant} ignored: {error}", {
             subnet: s,
@@ -144,14 +168,14 @@ export class TenantIndex {
     return undefined;
   }
 
-  #subnetFor(tenant: string, lspUuid: string, addr: IpPrefix, onLink?: IpPrefix): IpPrefix {
-    for (const p of this.#configured.get(tenant) ?? []) if (prefixContains(p, addr)) return p;
+  #subnetFor(tenant: string, lspUuid: string, a: PortAddress): Subnet | undefined {
+    const conf = this.#configured.get(tenant);
+    if (conf) { for (const s of conf) if (subnetContains(s, a)) return s; }
     const ls = this.#lspToLs.get(lspUuid);
-    for (const p of (ls ? this.#lsSubnets.get(ls) : undefined) ?? []) {
-      if (prefixContains(p, addr)) return p;
-    }
-    if (onLink && !isDefaultRoute(onLink)) return onLink;
-    return addr;
+    const lsSubnets = ls ? this.#lsSubnets.get(ls) : undefined;
+    if (lsSubnets) { for (const s of lsSubnets) if (subnetContains(s, a)) return s; }
+    if (a.onLink && !isDefaultRoute(a.onLink)) return subnet(a.onLink);
+    return undefined;
   }
 
   #computePort(row: LspRow): PortState | undefined {
@@ -167,32 +191,39 @@ export class TenantIndex {
     }
     const ids = row.external_ids as Map<unknown, unknown>;
     const cidrs = ids.get("neutron:cidrs");
+    const addrs = row.addresses;
     const parsed = parsePortAddresses({
-      addresses: Array.isArray(row.addresses)
-        ? row.addresses.filter((a): a is string => typeof a === "string")
-        : [],
+      addresses: Array.isArray(addrs) ? addrs as string[] : [],
       dynamic_addresses: typeof row.dynamic_addresses === "string"
         ? row.dynamic_addresses
         : undefined,
       neutronCidrs: typeof cidrs === "string" ? cidrs : undefined,
     });
     for (const p of parsed.problems) this.#hostile(uuid, tenant, p);
-    const prefixes = new Set<string>();
+    const policy = this.#policy;
+    const subnetMode = this.#opts.prefixMode === "subnet";
+    const prefixes: string[] = [];
     for (const a of parsed.addresses) {
-      const host = hostPrefix(a.addr);
-      const prefix = this.#opts.prefixMode === "subnet"
-        ? this.#subnetFor(tenant, uuid, host, a.onLink)
-        : host;
-      const text = formatPrefix(prefix);
-      const policy = this.#opts.policy;
-      const violation = policy ? prefixViolation(prefix, policy) : undefined;
+      const s = subnetMode ? this.#subnetFor(tenant, uuid, a) : undefined;
+      let text: string;
+      let violation: string | undefined;
+      if (s) {
+        text = s.text;
+        violation = policy?.violation(s.prefix);
+      } else if (a.family === 4) {
+        text = `${a.text}/32`;
+        violation = policy?.v4Violation(a.v4, 32);
+      } else {
+        text = `${a.text}/128`;
+        violation = policy?.violation({ family: 6, bytes: a.bytes!, length: 128 });
+      }
       if (violation) {
         this.#hostile(uuid, tenant, violation, text);
         continue;
       }
-      prefixes.add(text);
+      if (!prefixes.includes(text)) prefixes.push(text);
     }
-    return { tenant, prefixes: [...prefixes] };
+    return { tenant, prefixes };
   }
 
   #apply(uuid: string, next: PortState | undefined): void {
@@ -263,13 +294,13 @@ export class TenantIndex {
     );
     const problems: string[] = [];
     const oc = row.other_config instanceof Map ? row.other_config : undefined;
-    const subnets = parseSwitchSubnets(oc, problems);
+    const subnets = parseSwitchSubnets(oc, problems).map(subnet);
     for (const p of problems) {
       log.warning("ovn: Logical_Switch {uuid}: {problem}", { uuid: row._uuid, problem: p });
     }
     const oldSubnets = this.#lsSubnets.get(row._uuid) ?? [];
     const subnetsChanged = oldSubnets.length !== subnets.length ||
-      oldSubnets.some((s, i) => formatPrefix(s) !== formatPrefix(subnets[i]));
+      oldSubnets.some((s, i) => s.text !== subnets[i].text);
     this.#lsSubnets.set(row._uuid, subnets);
     const oldPorts = this.#lsPorts.get(row._uuid) ?? new Set<string>();
     this.#lsPorts.set(row._uuid, ports);

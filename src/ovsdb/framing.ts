@@ -87,9 +87,32 @@ export class JsonFramer {
         continue;
       }
       if (this.#inString) {
-        if (this.#escape) this.#escape = false;
-        else if (b === BACKSLASH) this.#escape = true;
-        else if (b === QUOTE) this.#inString = false;
+        if (this.#escape) {
+          this.#escape = false;
+          continue;
+        }
+        // Jump to the closing quote with the native search; a quote preceded by an odd
+        // run of backslashes (counted from here) is escaped.
+        let j = i;
+        for (;;) {
+          const q = chunk.indexOf(QUOTE, j);
+          if (q < 0) {
+            let k = n;
+            while (k > i && chunk[k - 1] === BACKSLASH) k--;
+            this.#escape = ((n - k) & 1) === 1;
+            j = n;
+            break;
+          }
+          let k = q;
+          while (k > i && chunk[k - 1] === BACKSLASH) k--;
+          if (((q - k) & 1) === 0) {
+            this.#inString = false;
+            j = q;
+            break;
+          }
+          j = q + 1;
+        }
+        i = j;
         continue;
       }
       if (b === QUOTE) {

@@ -5,3 +5,4 @@
 export * from "./model.ts";
 export * from "./policy.ts";
 export * from "./file.ts";
+export * from "./file_source.ts";

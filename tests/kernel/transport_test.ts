@@ -2,7 +2,7 @@
  * The netlink transport against the real kernel, each test in a fresh netns.
  * Needs root; `ip` is the witness.
  */
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "../netlink/assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../support/assert.ts";
 import { ip, isRoot, withNetns } from "../support/netns.ts";
 import { parseIp, parsePrefix } from "../../src/net/mod.ts";
 import {
@@ -57,7 +57,7 @@ Deno.test({
       );
       assertStringIncludes(
         await ip(ns, "-6", "route", "show", "table", String(table)),
-        "blackhole 2001:db8:5::/48 proto 245",
+        "blackhole 2001:db8:5::/48 dev lo proto 245",
       );
       const host = await new Deno.Command("ip", {
         args: ["route", "show", "table", String(table)],

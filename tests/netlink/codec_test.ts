@@ -1,5 +1,5 @@
 /** Pure codec tests (no root): framing, attributes, extended ACKs, round-trips. */
-import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertEquals, assertThrows } from "../support/assert.ts";
 import { parseIp, parsePrefix } from "../../src/net/mod.ts";
 import {
   attrString,

@@ -3,7 +3,7 @@
  * (captured by tests/fixtures/netlink/capture.sh with strace; seq and pid masked).
  * Plus decoder round-trips on the kernel replies captured alongside. No root needed.
  */
-import { assertEquals, assertStringIncludes } from "./assert.ts";
+import { assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { parseIp, parsePrefix } from "../../src/net/mod.ts";
 import {
   decodeAck,

@@ -10,6 +10,88 @@ const NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema";
 export interface NbServerOptions {
   /** Also listen on 127.0.0.1:PORT (a free port is picked when true). */
   tcp?: boolean;
+  /** Also listen with TLS on 127.0.0.1:PORT with a fresh CA, server and client certificate. */
+  ssl?: boolean;
+}
+
+/** PEM files made for an SSL test server. */
+export interface TlsFixture {
+  ca: string;
+  serverKey: string;
+  serverCert: string;
+  clientKey: string;
+  clientCert: string;
+}
+
+/** Makes a CA, a server certificate for 127.0.0.1 and a client certificate in `dir`. */
+export async function makeTlsFixture(dir: string): Promise<TlsFixture> {
+  const f: TlsFixture = {
+    ca: `${dir}/ca.pem`,
+    serverKey: `${dir}/server-key.pem`,
+    serverCert: `${dir}/server-cert.pem`,
+    clientKey: `${dir}/client-key.pem`,
+    clientCert: `${dir}/client-cert.pem`,
+  };
+  const caKey = `${dir}/ca-key.pem`;
+  await runOk("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=test-ca",
+    "-keyout",
+    caKey,
+    "-out",
+    f.ca,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign",
+  ]);
+  for (
+    const [who, key, cert, ext] of [
+      ["server", f.serverKey, f.serverCert, "subjectAltName=IP:127.0.0.1"],
+      ["client", f.clientKey, f.clientCert, "extendedKeyUsage=clientAuth"],
+    ] as const
+  ) {
+    const csr = `${dir}/${who}.csr`;
+    const extFile = `${dir}/${who}.ext`;
+    await Deno.writeTextFile(extFile, `${ext}\nbasicConstraints=CA:FALSE\n`);
+    await runOk("openssl", [
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      `/CN=${who}`,
+      "-keyout",
+      key,
+      "-out",
+      csr,
+    ]);
+    await runOk("openssl", [
+      "x509",
+      "-req",
+      "-in",
+      csr,
+      "-CA",
+      f.ca,
+      "-CAkey",
+      caKey,
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-out",
+      cert,
+      "-extfile",
+      extFile,
+    ]);
+  }
+  return f;
 }
 
 async function freePort(): Promise<number> {
@@ -40,6 +122,8 @@ export class NbServer {
   readonly sock: string;
   readonly db: string;
   tcpPort: number | undefined;
+  sslPort: number | undefined;
+  tls: TlsFixture | undefined;
   #child: Deno.ChildProcess | undefined;
 
   private constructor(dir: string) {
@@ -53,6 +137,11 @@ export class NbServer {
     return `unix:${this.sock}`;
   }
 
+  /** `ssl:` remote (when started with `ssl`). */
+  get sslRemote(): string {
+    return `ssl:127.0.0.1:${this.sslPort}`;
+  }
+
   /** `tcp:` remote (when started with `tcp`). */
   get tcpRemote(): string {
     return `tcp:127.0.0.1:${this.tcpPort}`;
@@ -64,6 +153,10 @@ export class NbServer {
     const s = new NbServer(dir);
     await runOk("ovsdb-tool", ["create", s.db, NB_SCHEMA]);
     if (options.tcp) s.tcpPort = await freePort();
+    if (options.ssl) {
+      s.sslPort = await freePort();
+      s.tls = await makeTlsFixture(dir);
+    }
     await s.#spawn();
     return s;
   }
@@ -78,6 +171,14 @@ export class NbServer {
       "-vconsole:off",
     ];
     if (this.tcpPort) args.push(`--remote=ptcp:${this.tcpPort}:127.0.0.1`);
+    if (this.sslPort && this.tls) {
+      args.push(
+        `--remote=pssl:${this.sslPort}:127.0.0.1`,
+        `--private-key=${this.tls.serverKey}`,
+        `--certificate=${this.tls.serverCert}`,
+        `--ca-cert=${this.tls.ca}`,
+      );
+    }
     args.push(this.db);
     this.#child = new Deno.Command("ovsdb-server", {
       args,

@@ -237,3 +237,31 @@ Deno.test("ovsdb client: all remotes dead is a clear error", async () => {
   await client.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("ovsdb client: ssl remote with client key, certificate and CA", async () => {
+  const srv = await NbServer.start({ ssl: true });
+  const tls = srv.tls!;
+  const client = new OvsdbClient({
+    remotes: srv.sslRemote,
+    database: "OVN_Northbound",
+    tls: { key: tls.clientKey, cert: tls.clientCert, ca: tls.ca },
+  });
+  try {
+    await srv.nbctl("ls-add", "over-tls");
+    await client.connect();
+    const cache = await client.monitor({ Logical_Switch: ["name"] });
+    assertEquals([...cache.table("Logical_Switch").rows()].map((r) => r.name), ["over-tls"]);
+    // Without the client certificate the server refuses the session.
+    const anon = new OvsdbClient({
+      remotes: srv.sslRemote,
+      database: "OVN_Northbound",
+      tls: { ca: tls.ca },
+      reconnect: false,
+    });
+    await assertRejects(() => anon.connect(), OvsdbConnectError);
+    await anon.close();
+  } finally {
+    await client.close();
+    await srv.dispose();
+  }
+});

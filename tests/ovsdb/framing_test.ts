@@ -85,3 +85,27 @@ Deno.test("framing: nesting depth is capped", () => {
   }
   assert(err instanceof FramingError && err.message.includes("deeper"));
 });
+
+Deno.test("framing: randomized strings of quotes, backslashes and brackets, random chunking", () => {
+  let seed = 42;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = ['"', "\\", "{", "}", "[", "]", "a", " ", "é", "\n"];
+  for (let round = 0; round < 200; round++) {
+    const values = Array.from({ length: 1 + rnd(4) }, () => ({
+      s: Array.from({ length: rnd(30) }, () => alphabet[rnd(alphabet.length)]).join(""),
+      a: [Array.from({ length: rnd(5) }, () => alphabet[rnd(alphabet.length)]).join("")],
+    }));
+    const bytes = enc.encode(values.map((v) => JSON.stringify(v)).join(""));
+    const f = new JsonFramer();
+    const out: unknown[] = [];
+    for (let i = 0; i < bytes.length;) {
+      const step = 1 + rnd(9);
+      out.push(...f.push(bytes.subarray(i, i + step)));
+      i += step;
+    }
+    assertEquals(out, values, `round ${round}`);
+  }
+});

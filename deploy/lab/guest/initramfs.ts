@@ -6,7 +6,7 @@
 import { type GuestKernel, INITRAMFS_MODULES, resolveModules } from "./kernel.ts";
 
 /** Bump when the initramfs layout or init script changes; part of the cache key. */
-export const BUILDER_VERSION = 3;
+export const BUILDER_VERSION = 4;
 
 /** Default cache directory of built initramfs images. */
 export const DEFAULT_CACHE_DIR = "/var/tmp/vpnv4-guest";
@@ -27,7 +27,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 for m in $(cat /modules.order); do insmod "/modules/$m.ko" || fail "insmod $m failed"; done
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 ${HOSTROOT_TAG} /lower || fail "mount hostroot"
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose ${HOSTROOT_TAG} /lower || fail "mount hostroot"
 mount -t tmpfs -o mode=0755 tmpfs /rw || fail "mount tmpfs"
 mkdir -p /rw/upper /rw/work
 mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot || fail "mount overlay"

@@ -1,0 +1,67 @@
+/**
+ * The FRR plane of the reconcile loop: one diff-based `vtysh -f` batch per reconcile. Removed
+ * tenants disappear from the rendered state, so their agent-owned blocks are removed by the diff.
+ */
+import { getLogger } from "../log/mod.ts";
+import { FrrApplier, type Vtysh } from "../frr/mod.ts";
+import type { Desired, Plane, PlaneOutcome, ReconcileRequest } from "./plane.ts";
+
+const log = getLogger("agent", "frr");
+
+/** Drives FRR for the reconcile loop. */
+export class FrrPlaneAdapter implements Plane {
+  readonly name = "frr" as const;
+  readonly #applier: FrrApplier;
+  #reachable = true;
+  #lastError?: string;
+
+  constructor(options: { vtysh?: Vtysh } = {}) {
+    this.#applier = new FrrApplier({ vtysh: options.vtysh });
+  }
+
+  health(): { usable: boolean; warnings: string[] } {
+    return {
+      usable: this.#reachable,
+      warnings: this.#lastError ? [`last FRR error: ${this.#lastError}`] : [],
+    };
+  }
+
+  async reconcile(desired: Desired, _request: ReconcileRequest): Promise<PlaneOutcome> {
+    try {
+      const r = await this.#applier.apply({
+        config: desired.config,
+        tenants: [...desired.tenants.values()],
+      });
+      this.#reachable = true;
+      this.#lastError = undefined;
+      if (r.restartDetected) log.warn("FRR lost the agent configuration (restart?): re-applied");
+      return {
+        tenantErrors: new Map(),
+        counts: {
+          lines_sent: r.linesSent,
+          tenants_added: r.added.length,
+          tenants_removed: r.removed.length,
+          tenants_changed: r.changed.length,
+          restarts_detected: r.restartDetected ? 1 : 0,
+        },
+      };
+    } catch (e) {
+      this.#lastError = (e as Error).message;
+      if ((e as Error).name === "VtyshError" || (e as Error).name === "VtyshTimeoutError") {
+        this.#reachable = false;
+      }
+      throw e;
+    }
+  }
+
+  async withdrawAll(desired: Desired): Promise<void> {
+    await this.#applier.apply({
+      config: { ...desired.config, bgp: { ...desired.config.bgp, peers: [] } },
+      tenants: [],
+    });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * `vpnv4-agent run` as a process against real FRR (own pathspace) and the real kernel (routes
+ * in a fresh netns; `vrf_mode: table` because this kernel has no VRF support — VRF devices are
+ * covered in the QEMU guest tests).
+ */
+import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
+import { ip, withNetns } from "../support/netns.ts";
+import { startFrr } from "../support/frr.ts";
+import { shortId, waitFor } from "../support/proc.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+interface Lab {
+  dir: string;
+  config: string;
+  tenants: string;
+  state: string;
+}
+
+async function makeLab(frrName: string, tenants: string): Promise<Lab> {
+  const dir = await Deno.makeTempDir({ prefix: "vpnv4-run-" });
+  const config = `bgp:
+  asn: 65000
+  router_id: 192.0.2.1
+  peers:
+    - address: 192.0.2.254
+      remote_asn: 65001
+      description: fortigate
+tenants:
+  sources:
+    - type: file
+      path: tenants.yaml
+  policy:
+    allowed: [10.0.0.0/8, fd00::/8]
+allocation:
+  state_file: state/state.json
+  table_range: { min: 2000, max: 2999 }
+frr:
+  pathspace: ${frrName}
+kernel:
+  vrf_mode: table
+  mpls: off
+reconcile:
+  debounce_ms: 50
+  frr_check_s: 1
+log:
+  level: debug
+  format: json
+`;
+  await Deno.writeTextFile(`${dir}/vpnv4-agent.yaml`, config);
+  await Deno.writeTextFile(`${dir}/tenants.yaml`, tenants);
+  return {
+    dir,
+    config: `${dir}/vpnv4-agent.yaml`,
+    tenants: `${dir}/tenants.yaml`,
+    state: `${dir}/state/state.json`,
+  };
+}
+
+/** Writes the tenants file the way editors and config management do: temp file + rename. */
+async function atomicWrite(path: string, text: string): Promise<void> {
+  await Deno.writeTextFile(`${path}.tmp`, text);
+  await Deno.rename(`${path}.tmp`, path);
+}
+
+interface AgentProc {
+  child: Deno.ChildProcess;
+  /** Everything the agent logged so far (stderr is drained continuously). */
+  log: () => string;
+  done: Promise<string>;
+}
+
+function startAgent(lab: Lab, ns: string, ...extra: string[]): AgentProc {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MAIN, "run", "--config", lab.config, "--netns", ns, ...extra],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const done = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of child.stderr) text += dec.decode(chunk, { stream: true });
+    return text;
+  })();
+  return { child, log: () => text, done };
+}
+
+async function stopAgent(agent: AgentProc, signal: Deno.Signal = "SIGTERM") {
+  agent.child.kill(signal);
+  const status = await agent.child.status;
+  return { code: status.code, stderr: await agent.done };
+}
+
+async function tableOf(lab: Lab, tenant: string): Promise<number> {
+  const state = JSON.parse(await Deno.readTextFile(lab.state));
+  const entries: Array<{ tenant: string; table: number }> = state.allocations;
+  const e = entries.find((x) => x.tenant === tenant);
+  if (!e) throw new Error(`no state entry for ${tenant}: ${JSON.stringify(state)}`);
+  return e.table;
+}
+
+/** The agent's routes (protocol 245) in `table`, one normalized line each, sorted. */
+async function routes(ns: string, table: number): Promise<string> {
+  const lines: string[] = [];
+  for (const family of ["-4", "-6"]) {
+    const out = await ip(ns, family, "route", "show", "table", "all", "proto", "245");
+    for (const line of out.split("\n")) {
+      if (!line.includes(` table ${table} `)) continue;
+      lines.push(line.replace(` table ${table}`, "").replace(/\s+/g, " ").trim());
+    }
+  }
+  return lines.sort().join("\n");
+}
+
+const TENANTS = `tenants:
+  - name: demo
+    prefixes: [10.244.0.0/24, fd00:10:244::/64]
+  - name: demo-b
+    prefixes: [10.245.0.0/24]
+`;
+
+Deno.test({
+  name:
+    "agent run: applies, follows edits, keeps last good, leaves routes on SIGTERM, adopts on restart, withdraws on request",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const frr = await startFrr({ name: `a${shortId(6)}`, bgpPort: 0 });
+    try {
+      await withNetns(async (ns) => {
+        const lab = await makeLab(frr.name, TENANTS);
+        // An operator route in a table the agent will use must survive everything.
+        let agent = startAgent(lab, ns);
+        try {
+          await waitFor(async () => {
+            try {
+              const t = await tableOf(lab, "demo-b");
+              return (await routes(ns, t)).includes("10.245.0.0/24");
+            } catch {
+              return false;
+            }
+          }, {
+            timeoutMs: 30_000,
+            describe: () => `demo-b route never installed; agent log:\n${agent.log().slice(-3000)}`,
+          });
+          const demo = await tableOf(lab, "demo");
+          const demoB = await tableOf(lab, "demo-b");
+          assertEquals(
+            await routes(ns, demo),
+            "blackhole 10.244.0.0/24\nblackhole fd00:10:244::/64 dev lo metric 1024 pref medium",
+          );
+          await ip(ns, "route", "add", "blackhole", "10.99.0.0/24", "table", String(demoB));
+          let running = "";
+          await waitFor(async () => {
+            running = await frr.vtysh("show running-config");
+            return running.includes("router bgp 65000 vrf demo-b");
+          }, { timeoutMs: 15_000, describe: () => `FRR config not applied:\n${running}` });
+          assertStringIncludes(running, "router bgp 65000 vrf demo\n");
+          assertStringIncludes(running, "rt vpn both 65000:");
+
+          // Edit: demo-b removed, demo gains a prefix.
+          await atomicWrite(
+            lab.tenants,
+            "tenants:\n  - name: demo\n    prefixes: [10.244.0.0/24, 10.244.1.0/24, fd00:10:244::/64]\n",
+          );
+          await waitFor(async () => (await routes(ns, demo)).includes("10.244.1.0/24"), {
+            timeoutMs: 15_000,
+            describe: () => "edit not applied to the kernel",
+          });
+          await waitFor(async () => !(await routes(ns, demoB)).includes("10.245.0.0/24"), {
+            timeoutMs: 15_000,
+            describe: () => "removed tenant's route still installed",
+          });
+          await waitFor(async () => {
+            running = await frr.vtysh("show running-config");
+            return !running.includes("vrf demo-b");
+          }, { timeoutMs: 15_000, describe: () => `removed tenant still in FRR:\n${running}` });
+          // The operator's route in that table is not the agent's: untouched.
+          assertStringIncludes(
+            await ip(ns, "route", "show", "table", String(demoB)),
+            "blackhole 10.99.0.0/24",
+          );
+
+          // Invalid edit: the last good tenant set stays.
+          await atomicWrite(lab.tenants, "tenants:\n  - name: demo\n    prefixes: [0.0.0.0/0]\n");
+          await new Promise((r) => setTimeout(r, 1500));
+          assertStringIncludes(await routes(ns, demo), "10.244.1.0/24");
+
+          // SIGTERM: clean exit, routes and FRR config stay.
+          const stopped = await stopAgent(agent);
+          assertEquals(stopped.code, 0, stopped.stderr.slice(-2000));
+          assertStringIncludes(stopped.stderr, "leaving routes in place");
+          assertStringIncludes(await routes(ns, demo), "10.244.1.0/24");
+          assertStringIncludes(
+            await frr.vtysh("show running-config"),
+            "router bgp 65000 vrf demo\n",
+          );
+
+          // Restart with a valid file: same table (stable), routes adopted (no delete/re-add).
+          await atomicWrite(
+            lab.tenants,
+            "tenants:\n  - name: demo\n    prefixes: [10.244.0.0/24, 10.244.1.0/24, fd00:10:244::/64]\n",
+          );
+          agent = startAgent(lab, ns, "--withdraw-on-exit");
+          const monitor = new Deno.Command("ip", {
+            args: ["-n", ns, "monitor", "route"],
+            stdout: "piped",
+            stderr: "null",
+          }).spawn();
+          await new Promise((r) => setTimeout(r, 3000));
+          assertEquals(await tableOf(lab, "demo"), demo);
+          monitor.kill("SIGTERM");
+          const seen = new TextDecoder().decode((await monitor.output()).stdout);
+          assert(!seen.includes("10.244.0.0/24"), `restart touched an adopted route:\n${seen}`);
+
+          // --withdraw-on-exit removes what the agent owns, and only that.
+          const withdrawn = await stopAgent(agent);
+          assertEquals(withdrawn.code, 0, withdrawn.stderr.slice(-2000));
+          assertEquals(await routes(ns, demo), "");
+          assertStringIncludes(
+            await ip(ns, "route", "show", "table", String(demoB)),
+            "blackhole 10.99.0.0/24",
+          );
+          running = await frr.vtysh("show running-config");
+          assert(!running.includes("vrf demo"), running);
+        } finally {
+          try {
+            agent.child.kill("SIGKILL");
+          } catch { /* already exited */ }
+          await agent.done;
+          await Deno.remove(lab.dir, { recursive: true });
+        }
+      });
+    } finally {
+      await frr.stop();
+    }
+  },
+});
