@@ -8,6 +8,8 @@ import { versionText } from "./version.ts";
 import { renderCommand } from "./render.ts";
 import { validateCommand } from "./validate.ts";
 import { runCommand } from "./run.ts";
+import { DEFAULT_AGENT_URL, statusCommand } from "./status.ts";
+import { DEFAULT_HEALTH_URL, healthCommand } from "./health.ts";
 
 let exitCode: number = ExitCode.ok;
 
@@ -40,6 +42,19 @@ export function buildProgram(write: (text: string) => void = (t) => console.log(
     .option("--netns <name>", "program the kernel of this network namespace")
     .action(async (opts) => {
       exitCode = await runCommand(opts);
+    });
+
+  program.command("status")
+    .description("Show the running agent's tenants, peers and planes (from its /status).")
+    .option("--url <url>", "agent base URL", DEFAULT_AGENT_URL)
+    .option("--json", "print the raw JSON")
+    .action(async (opts) => write(await statusCommand(opts)));
+
+  program.command("health")
+    .description("Exit 0 when the agent's /healthz answers 200 (container HEALTHCHECK).")
+    .option("--url <url>", "the /healthz URL", DEFAULT_HEALTH_URL)
+    .action(async (opts) => {
+      exitCode = await healthCommand(opts);
     });
 
   program.command("version")

@@ -1,6 +1,12 @@
-/** `vpnv4-agent run`: the long-running agent. */
+/** `vpnv4-agent run`: the long-running agent with its HTTP server. */
 import { Agent } from "../agent/agent.ts";
+import { describeError } from "../agent/reconciler.ts";
 import { getLogger } from "../log/mod.ts";
+import { AgentMetrics } from "../metrics/mod.ts";
+import { createApp, serveHttp } from "../http/mod.ts";
+import { parsePeerSummaries, PEER_SUMMARY_COMMANDS } from "../status/peers.ts";
+import { Vtysh } from "../frr/mod.ts";
+import { VERSION } from "./version.ts";
 import { ExitCode } from "./exit.ts";
 
 /** Flags of `run`. */
@@ -10,13 +16,53 @@ export interface RunFlags {
   netns?: string;
 }
 
+/** Asks FRR for the peers' state and hands it to the agent; failures only log. */
+async function refreshPeers(agent: Agent): Promise<void> {
+  const vtysh = new Vtysh(agent.config.frr);
+  const merged: Record<string, unknown> = {};
+  for (const cmd of PEER_SUMMARY_COMMANDS) {
+    const parsed = JSON.parse(await vtysh.show(cmd));
+    if (parsed && typeof parsed === "object") Object.assign(merged, parsed);
+  }
+  agent.setPeers(parsePeerSummaries(merged));
+}
+
 /**
  * Runs until SIGTERM/SIGINT. SIGHUP reloads the configuration. Routes and FRR configuration are
  * left in place on exit unless `--withdraw-on-exit`.
  */
 export async function runCommand(flags: RunFlags): Promise<number> {
-  const agent = await Agent.start({ configPath: flags.config, netns: flags.netns });
   const log = getLogger("agent");
+  const metrics = new AgentMetrics({ version: VERSION });
+  const agent = await Agent.start({
+    configPath: flags.config,
+    netns: flags.netns,
+    onPlaneRun: (plane, run) => {
+      metrics.recordReconcile(plane, run);
+      const failed = (run.outcome?.tenantErrors.size ?? 0) + (run.ok ? 0 : 1);
+      if (!run.ok) metrics.recordApplyError(plane, Math.max(1, failed));
+    },
+  });
+  metrics.setConfiguredPeers(agent.config.bgp.peers.map((p) => p.address));
+  const abort = new AbortController();
+  let server;
+  try {
+    server = await serveHttp(createApp({ status: () => agent.status(), metrics }), {
+      listen: agent.config.http.listen,
+      signal: abort.signal,
+    });
+  } catch (e) {
+    await agent.stop();
+    throw e;
+  }
+  log.info("http: serving /healthz /readyz /status /metrics on {url}", { url: server.url });
+  const peerTimer = setInterval(() => {
+    refreshPeers(agent).catch((e) =>
+      log.debug("peer summary failed: {error}", { error: describeError(e) })
+    );
+  }, Math.max(2, agent.config.reconcile.frr_check_s) * 1000);
+  refreshPeers(agent).catch(() => {});
+
   const { promise: stopped, resolve } = Promise.withResolvers<string>();
   const onStop = (signal: string) => () => resolve(signal);
   const onHup = () => void agent.reload();
@@ -31,7 +77,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     signal,
     mode: flags.withdrawOnExit ? "withdrawing everything" : "leaving routes in place",
   });
+  clearInterval(peerTimer);
   await agent.stop({ withdraw: flags.withdrawOnExit });
+  abort.abort();
+  await server.finished;
   for (const [sig, fn] of listeners) Deno.removeSignalListener(sig, fn);
   return ExitCode.ok;
 }

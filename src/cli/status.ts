@@ -235,7 +235,10 @@ export function renderStatus(status: AgentStatus, options: RenderStatusOptions =
   out.push("", `Planes (${planes.length})`);
   if (planes.length > 0) {
     out.push(
-      ...table(["PLANE", "STATE", "LAST RUN", "TOOK", "NOTES"], planes.map((p) => planeRow(p, now))),
+      ...table(
+        ["PLANE", "STATE", "LAST RUN", "TOOK", "NOTES"],
+        planes.map((p) => planeRow(p, now)),
+      ),
     );
   }
 

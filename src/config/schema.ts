@@ -160,6 +160,22 @@ export const configSchema = z.strictObject({
     }).default(245).describe("rtm_protocol marking the agent's own routes."),
   }).default({ vrf_mode: "device", mpls: "auto", route_protocol: 245 })
     .describe("Kernel programming."),
+  import: z.strictObject({
+    enabled: z.boolean().default(false)
+      .describe("Write routes learned from the VPN into OVN NB (return path)."),
+    connection: ovnRemote.optional()
+      .describe("OVN NB remotes; default: the connection of the first ovn tenant source."),
+    tls: tlsFiles.optional().describe("Client TLS files for ssl: remotes."),
+    router: z.string().min(1).max(255).default("ovn_cluster_router")
+      .describe("Logical_Router that gets the static routes."),
+    route_tables: z.record(z.string(), z.string().min(1).max(255)).default({})
+      .describe("Per-tenant Logical_Router_Static_Route route_table (tenant name → table)."),
+    nexthop_v4: ipv4.optional().describe("Nexthop of imported IPv4 routes (required for IPv4)."),
+    nexthop_v6: ipAddress.optional().describe("Nexthop of imported IPv6 routes."),
+    protocols: z.array(z.number().int().min(1).max(255)).min(1).default([186])
+      .describe("rtm_protocol values that mark routes imported from the VPN (186 = bgp)."),
+  }).default({ enabled: false, router: "ovn_cluster_router", route_tables: {}, protocols: [186] })
+    .describe("Return path: VPN routes → OVN Logical_Router_Static_Route."),
   reconcile: z.strictObject({
     interval_s: z.number().int().min(5).max(86400).default(300)
       .describe("Full resync of every plane (repairs drift), seconds."),

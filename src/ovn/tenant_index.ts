@@ -89,6 +89,8 @@ interface PortState {
 }
 
 const MAX_NAME_FOR_LOG = 80;
+/** Distinct problems logged per row; later ones are only recorded as rejections. */
+const MAX_LOGGED_PER_ROW = 16;
 
 /**
  * Rows in, tenants out. Call {@link TenantIndex.upsertPort} / {@link TenantIndex.deletePort}
@@ -135,16 +137,19 @@ export class TenantIndex {
     return this.#ports.size;
   }
 
-  /** Logs a problem of a row once (per row and message) and records it as a rejection. */
+  /**
+   * Records a problem of a row as a rejection (current state) and logs it once per row and
+   * problem (at most {@link MAX_LOGGED_PER_ROW} distinct problems per row).
+   */
   #hostile(uuid: string, tenant: string, reason: string, prefix?: string): void {
-    let set = this.#logged.get(uuid);
-    if (!set) this.#logged.set(uuid, set = new Set());
-    const key = `${prefix ?? ""}|${reason}`;
-    if (set.has(key)) return;
-    set.add(key);
     let list = this.#rejections.get(uuid);
     if (!list) this.#rejections.set(uuid, list = []);
     list.push({ tenant, prefix, reason: `row ${uuid}: ${reason}`, origin: this.#opts.origin });
+    let set = this.#logged.get(uuid);
+    if (!set) this.#logged.set(uuid, set = new Set());
+    const key = `${prefix ?? ""}|${reason}`;
+    if (set.has(key) || set.size >= MAX_LOGGED_PER_ROW) return;
+    set.add(key);
     log.warning("ovn: skipping {what} of Logical_Switch_Port {uuid}: {reason}", {
       what: prefix ?? "row",
       uuid,
@@ -272,10 +277,9 @@ export class TenantIndex {
   upsertPort(row: LspRow): void {
     const prev = this.#lspRows.get(row._uuid);
     this.#lspRows.set(row._uuid, row);
-    if (prev) {
-      this.#logged.delete(row._uuid);
-      this.#rejections.delete(row._uuid);
-    }
+    // Rejections describe the current row; the logged set survives so a hostile row that
+    // keeps changing is not logged again for the same problem.
+    if (prev) this.#rejections.delete(row._uuid);
     this.#recompute(row._uuid);
   }
 

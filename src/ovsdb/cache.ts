@@ -188,7 +188,8 @@ export class DatabaseCache {
       const fresh = new Map<string, Row>();
       const tu = updates[name];
       if (isObject(tu)) {
-        for (const [uuid, ru] of Object.entries(tu)) {
+        for (const uuid in tu) {
+          const ru = tu[uuid];
           if (!isObject(ru)) continue;
           const wire = notation === 2 ? (ru.initial ?? ru.insert) : ru.new;
           if (wire === undefined) continue;
@@ -196,6 +197,14 @@ export class DatabaseCache {
         }
       }
       const map = t.cache._map();
+      if (map.size === 0) {
+        // First sync: everything is an add.
+        for (const [uuid, row] of fresh) {
+          map.set(uuid, row);
+          for (const h of this.#handlers) h.onAdd?.(name, row);
+        }
+        continue;
+      }
       const old = new Map(map);
       map.clear();
       for (const [uuid, row] of fresh) {

@@ -33,7 +33,10 @@ export class ConnectionClosedError extends Error {
 export interface JsonRpcOptions {
   /** Largest accepted message (bytes). */
   maxMessageBytes?: number;
-  /** Send an echo after this much silence, drop the peer after twice that. 0 disables. */
+  /**
+   * Send an echo after this much silence; drop the peer after twice that (twelve times while
+   * a request of ours is outstanding). 0 disables. Default 5000.
+   */
   probeIntervalMs?: number;
   /** Called for each notification (`id: null`), in stream order. */
   onNotification?: (method: string, params: unknown[]) => void;
@@ -145,7 +148,10 @@ export class JsonRpcConnection {
     const idle = Date.now() - this.#lastRx;
     if (idle < interval) return;
     if (this.#probeOutstanding) {
-      if (idle >= 2 * interval) {
+      // While one of our own requests is outstanding the server may be busy composing a
+      // large reply (a 100k-row monitor takes seconds and blocks its main loop): allow more.
+      const busy = this.#pending.size > 1;
+      if (idle >= (busy ? 12 : 2) * interval) {
         this.close(new Error(`inactivity probe: no answer from peer for ${idle} ms`));
       }
       return;

@@ -85,9 +85,16 @@ function families(input: Json): [string, Json][] {
   return out;
 }
 
+/** IPv4 before IPv6 (and interface names), then in natural order. */
+function compareAddresses(a: PeerStatus, b: PeerStatus): number {
+  const fa = a.address.includes(":") ? 1 : 0;
+  const fb = b.address.includes(":") ? 1 : 0;
+  return fa - fb || a.address.localeCompare(b.address, "en", { numeric: true });
+}
+
 /**
  * Merges FRR peer summaries of several address families into one {@link PeerStatus} per
- * peer, sorted by address. `jsonByFamily` is the parsed output of a
+ * peer, IPv4 peers first, in natural address order. `jsonByFamily` is the parsed output of a
  * {@link PEER_SUMMARY_COMMANDS} command or `{ ipv4Vpn: …, ipv6Vpn: … }`. Never throws:
  * unexpected shapes and fields are skipped, a missing state is `unknown`.
  */
@@ -125,7 +132,5 @@ export function parsePeerSummaries(jsonByFamily: Record<string, unknown>): PeerS
       peer.families[family] = counts;
     }
   }
-  return [...peers.values()].sort((a, b) =>
-    a.address.localeCompare(b.address, "en", { numeric: true })
-  );
+  return [...peers.values()].sort(compareAddresses);
 }

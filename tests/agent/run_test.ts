@@ -6,12 +6,13 @@
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { ip, withNetns } from "../support/netns.ts";
 import { startFrr } from "../support/frr.ts";
-import { shortId, waitFor } from "../support/proc.ts";
+import { freePort, shortId, waitFor } from "../support/proc.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 interface Lab {
   dir: string;
+  url: string;
   config: string;
   tenants: string;
   state: string;
@@ -19,6 +20,7 @@ interface Lab {
 
 async function makeLab(frrName: string, tenants: string): Promise<Lab> {
   const dir = await Deno.makeTempDir({ prefix: "vpnv4-run-" });
+  const port = freePort();
   const config = `bgp:
   asn: 65000
   router_id: 192.0.2.1
@@ -43,6 +45,8 @@ kernel:
 reconcile:
   debounce_ms: 50
   frr_check_s: 1
+http:
+  listen: 127.0.0.1:${port}
 log:
   level: debug
   format: json
@@ -51,6 +55,7 @@ log:
   await Deno.writeTextFile(`${dir}/tenants.yaml`, tenants);
   return {
     dir,
+    url: `http://127.0.0.1:${port}`,
     config: `${dir}/vpnv4-agent.yaml`,
     tenants: `${dir}/tenants.yaml`,
     state: `${dir}/state/state.json`,
@@ -157,6 +162,40 @@ Deno.test({
           }, { timeoutMs: 15_000, describe: () => `FRR config not applied:\n${running}` });
           assertStringIncludes(running, "router bgp 65000 vrf demo\n");
           assertStringIncludes(running, "rt vpn both 65000:");
+
+          // HTTP: ready, status with both tenants, metrics, and the status command.
+          await waitFor(
+            async () =>
+              (await fetch(`${lab.url}/readyz`).then((r) => r.text(), () => "")) === "ok\n" ||
+              (await fetch(`${lab.url}/readyz`).then((r) => r.status, () => 0)) === 200,
+            {
+              timeoutMs: 15_000,
+              describe: () => `never ready; log:\n${agent.log().slice(-2000)}`,
+            },
+          );
+          const status = await (await fetch(`${lab.url}/status`)).json();
+          assertEquals(status.ready, true);
+          assertEquals(
+            status.tenants.map((
+              t: { name: string; table: number; prefixes: unknown },
+            ) => [t.name, t.table, t.prefixes]),
+            [["demo", demo, { ipv4: 1, ipv6: 1 }], ["demo-b", demoB, { ipv4: 1, ipv6: 0 }]],
+          );
+          await waitFor(async () => {
+            const st = await (await fetch(`${lab.url}/status`)).json();
+            return st.peers.some((p: { address: string; state: string }) =>
+              p.address === "192.0.2.254" && p.state !== "unknown"
+            );
+          }, { timeoutMs: 15_000, describe: () => "peer never reported in /status" });
+          const metrics = await (await fetch(`${lab.url}/metrics`)).text();
+          assertStringIncludes(metrics, "vpnv4_");
+          const cli = await new Deno.Command(Deno.execPath(), {
+            args: ["run", "--allow-all", MAIN, "status", "--url", lab.url],
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          assertEquals(cli.code, 0, new TextDecoder().decode(cli.stderr));
+          assertStringIncludes(new TextDecoder().decode(cli.stdout), "demo-b");
 
           // Edit: demo-b removed, demo gains a prefix.
           await atomicWrite(

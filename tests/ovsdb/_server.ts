@@ -234,3 +234,100 @@ export class NbServer {
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 }
+
+/** A Raft cluster of OVN_Northbound members on loopback, each with its own unix socket. */
+export class NbCluster {
+  readonly dir: string;
+  readonly size: number;
+  readonly #children: (Deno.ChildProcess | undefined)[] = [];
+  readonly #raftPorts: number[] = [];
+
+  private constructor(dir: string, size: number) {
+    this.dir = dir;
+    this.size = size;
+  }
+
+  /** `unix:` remote of member `i` (member 0 created the cluster and starts as leader). */
+  remote(i: number): string {
+    return `unix:${this.dir}/s${i}.sock`;
+  }
+
+  /** Creates the cluster and starts every member; resolves when all have joined. */
+  static async start(size: number): Promise<NbCluster> {
+    const dir = await Deno.makeTempDir({ prefix: "vpnv4-ovsdb-cluster-" });
+    const c = new NbCluster(dir, size);
+    for (let i = 0; i < size; i++) c.#raftPorts.push(await freePort());
+    const raft = (i: number) => `tcp:127.0.0.1:${c.#raftPorts[i]}`;
+    await runOk("ovsdb-tool", ["create-cluster", `${dir}/db0`, NB_SCHEMA, raft(0)]);
+    for (let i = 1; i < size; i++) {
+      await runOk("ovsdb-tool", [
+        "join-cluster",
+        `${dir}/db${i}`,
+        "OVN_Northbound",
+        raft(i),
+        raft(0),
+      ]);
+    }
+    for (let i = 0; i < size; i++) await c.startMember(i);
+    return c;
+  }
+
+  /** Starts member `i` and waits until it is connected to the cluster. */
+  async startMember(i: number): Promise<void> {
+    const sock = `${this.dir}/s${i}.sock`;
+    this.#children[i] = new Deno.Command("ovsdb-server", {
+      args: [
+        `--remote=punix:${sock}`,
+        `--unixctl=${this.dir}/s${i}.ctl`,
+        `--pidfile=${this.dir}/s${i}.pid`,
+        "--no-chdir",
+        `--log-file=${this.dir}/s${i}.log`,
+        "-vconsole:off",
+        `${this.dir}/db${i}`,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const query = JSON.stringify(["_Server", {
+      op: "select",
+      table: "Database",
+      where: [["name", "==", "OVN_Northbound"]],
+      columns: ["connected"],
+    }]);
+    for (let k = 0; k < 1000; k++) {
+      try {
+        const out = await runOk("ovsdb-client", ["query", `unix:${sock}`, query]);
+        if (out.includes('"connected":true')) return;
+      } catch {
+        // not up yet
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`cluster member ${i} did not join; see ${this.dir}/s${i}.log`);
+  }
+
+  /** Stops member `i`. */
+  async stopMember(i: number): Promise<void> {
+    const child = this.#children[i];
+    this.#children[i] = undefined;
+    if (!child) return;
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // gone
+    }
+    await child.status;
+  }
+
+  /** Runs ovn-nbctl against member `i`. */
+  nbctl(i: number, ...args: string[]): Promise<string> {
+    return runOk("ovn-nbctl", ["--no-leader-only", ...args], { OVN_NB_DB: this.remote(i) });
+  }
+
+  /** Stops every member and removes the directory. */
+  async dispose(): Promise<void> {
+    for (let i = 0; i < this.size; i++) await this.stopMember(i);
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}

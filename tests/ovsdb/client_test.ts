@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { NbServer } from "./_server.ts";
+import { NbCluster, NbServer } from "./_server.ts";
 import {
   type ClientState,
   type MonitorMethod,
@@ -263,5 +263,55 @@ Deno.test("ovsdb client: ssl remote with client key, certificate and CA", async 
   } finally {
     await client.close();
     await srv.dispose();
+  }
+});
+
+Deno.test("ovsdb client: clustered database, leader preferred, resume from last txn id", async () => {
+  const cl = await NbCluster.start(2);
+  const states: ClientState[] = [];
+  // Follower listed first: with leaderOnly (default) the client skips it.
+  const leaderClient = new OvsdbClient({
+    remotes: `${cl.remote(1)},${cl.remote(0)}`,
+    database: "OVN_Northbound",
+  });
+  const followerClient = new OvsdbClient({
+    remotes: [cl.remote(1), cl.remote(0)],
+    database: "OVN_Northbound",
+    leaderOnly: false,
+    backoff: { initialMs: 20, maxMs: 200 },
+  });
+  try {
+    await leaderClient.connect();
+    assertEquals(leaderClient.remote, cl.remote(0));
+    await leaderClient.transact([ops.insert("Logical_Switch", { name: "via-leader" })]);
+
+    await followerClient.connect();
+    assertEquals(followerClient.remote, cl.remote(1));
+    followerClient.onStateChange((s) => states.push(s));
+    const cache = await followerClient.monitor({ Logical_Switch: ["name"] });
+    const w0 = waiter(() => cache.table("Logical_Switch").size === 1, "row replicated");
+    cache.addEventHandler({ onBatch: () => w0.poke() });
+    await w0.wait();
+    assert(followerClient.lastTxnId !== "00000000-0000-0000-0000-000000000000");
+
+    const events: Ev[] = [];
+    record(followerClient, events, () => {});
+    const w = waiter(
+      () => states.filter((s) => s.state === "synced").length >= 2,
+      "resync on the other member",
+    );
+    followerClient.onStateChange(() => w.poke());
+    await cl.stopMember(1);
+    await w.wait();
+    const synced = states.filter((s) => s.state === "synced");
+    const last = synced[synced.length - 1] as Extract<ClientState, { state: "synced" }>;
+    assertEquals(last.remote, cl.remote(0));
+    assertEquals(last.method, "monitor_cond_since");
+    assertEquals(last.resumed, true, "monitor_cond_since found the last transaction id");
+    assertEquals(events, []);
+  } finally {
+    await leaderClient.close();
+    await followerClient.close();
+    await cl.dispose();
   }
 });
