@@ -14,7 +14,7 @@
  *    the same update) and from spawning ovn-nbctl.
  *
  * Environment: BENCH_PORTS (100000), BENCH_NAMESPACES (2000), BENCH_RUNS (3),
- * BENCH_PY_RUNS (1), BENCH_CHANGES (200).
+ * BENCH_PY_RUNS (3), BENCH_CHANGES (200).
  * @module
  */
 import { startOvnDb } from "../tests/support/ovn_nb.ts";
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
   const PORTS = env("BENCH_PORTS", 100_000);
   const NAMESPACES = env("BENCH_NAMESPACES", 2000);
   const RUNS = env("BENCH_RUNS", 3);
-  const PY_RUNS = env("BENCH_PY_RUNS", 1);
+  const PY_RUNS = env("BENCH_PY_RUNS", 3);
   const CHANGES = env("BENCH_CHANGES", 200);
   await using nb = await startOvnDb({ schema: "nb" });
   const remote = nb.unixRemote;
@@ -177,45 +177,46 @@ async function main(): Promise<void> {
       `${median(builds).toFixed(0)} ms, not counted)`,
   );
 
-  // This client as a fresh process, like the anchors.
+  // This client as a fresh process, like the anchors; rounds interleave the three clients so
+  // they share whatever load the machine has.
   const self = new URL(import.meta.url).pathname;
-  const ours: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const r = await wall(Deno.execPath(), ["run", "--allow-all", self, "--child", remote]);
-    const parsed = JSON.parse(r.out.trim().split("\n").pop()!);
-    if (parsed.prefixes !== check.prefixes) throw new Error("child saw another tenant set");
-    ours.push(r.ms);
-  }
-  console.log(`this client (process, deno run): median ${median(ours).toFixed(0)} ms`);
-
-  const dump: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const r = await wall("ovsdb-client", [
-      "dump",
-      "-f",
-      "json",
-      remote,
-      "OVN_Northbound",
-      "Logical_Switch_Port",
-      ...LSP_COLS,
-    ]);
-    dump.push(r.ms);
-  }
-  console.log(`ovsdb-client dump (C): median ${median(dump).toFixed(0)} ms`);
-
   const pyFile = await Deno.makeTempFile({ suffix: ".py" });
   await Deno.writeTextFile(pyFile, PY_IDL);
+  const ours: number[] = [];
+  const dump: number[] = [];
   const py: number[] = [];
-  for (let i = 0; i < PY_RUNS; i++) {
-    const r = await wall("/usr/bin/python3", [pyFile, remote, "/usr/share/ovn/ovn-nb.ovsschema"]);
-    const [t, p] = r.out.trim().split(/\s+/).map(Number);
-    if (t !== check.tenants || p !== check.prefixes) {
-      throw new Error(`python IDL saw ${t} tenants / ${p} prefixes`);
+  for (let i = 0; i < Math.max(RUNS, PY_RUNS); i++) {
+    if (i < RUNS) {
+      const r = await wall(Deno.execPath(), ["run", "--allow-all", self, "--child", remote]);
+      const parsed = JSON.parse(r.out.trim().split("\n").pop()!);
+      if (parsed.prefixes !== check.prefixes) throw new Error("child saw another tenant set");
+      ours.push(r.ms);
+      const d = await wall("ovsdb-client", [
+        "dump",
+        "-f",
+        "json",
+        remote,
+        "OVN_Northbound",
+        "Logical_Switch_Port",
+        ...LSP_COLS,
+      ]);
+      dump.push(d.ms);
     }
-    py.push(r.ms);
+    if (i < PY_RUNS) {
+      const r = await wall("/usr/bin/python3", [pyFile, remote, "/usr/share/ovn/ovn-nb.ovsschema"]);
+      const [t, p] = r.out.trim().split(/\s+/).map(Number);
+      if (t !== check.tenants || p !== check.prefixes) {
+        throw new Error(`python IDL saw ${t} tenants / ${p} prefixes`);
+      }
+      py.push(r.ms);
+    }
   }
   await Deno.remove(pyFile);
-  console.log(`python IDL: median ${median(py).toFixed(0)} ms`);
+  const fmt = (xs: number[]) =>
+    `median ${median(xs).toFixed(0)} ms [${xs.map((x) => x.toFixed(0)).join(", ")}]`;
+  console.log(`this client (fresh deno process): ${fmt(ours)}`);
+  console.log(`ovsdb-client dump -f json (C): ${fmt(dump)}`);
+  console.log(`python IDL (python3-openvswitch): ${fmt(py)}`);
 
   // Change-to-event latency.
   const ctl = await Deno.makeTempDir({ prefix: "vpnv4-nbctl-" });

@@ -7,6 +7,7 @@ import { createApp, serveHttp } from "../http/mod.ts";
 import { parsePeerSummaries, PEER_SUMMARY_COMMANDS } from "../status/peers.ts";
 import { Vtysh } from "../frr/mod.ts";
 import { VERSION } from "./version.ts";
+import { createImportPlane, type ImportPlane } from "../import/mod.ts";
 import { ExitCode } from "./exit.ts";
 
 /** Flags of `run`. */
@@ -34,20 +35,31 @@ async function refreshPeers(agent: Agent): Promise<void> {
 export async function runCommand(flags: RunFlags): Promise<number> {
   const log = getLogger("agent");
   const metrics = new AgentMetrics({ version: VERSION });
+  let importPlane: ImportPlane | undefined;
+  const ref: { agent?: Agent } = {};
   const agent = await Agent.start({
     configPath: flags.config,
     netns: flags.netns,
+    extraPlanes: async (config) => {
+      importPlane = await createImportPlane(config, {
+        netns: flags.netns,
+        onChange: () => void ref.agent?.reconciler.trigger({ full: false, planes: ["import"] }),
+      });
+      return importPlane ? [importPlane] : [];
+    },
     onPlaneRun: (plane, run) => {
       metrics.recordReconcile(plane, run);
       const failed = (run.outcome?.tenantErrors.size ?? 0) + (run.ok ? 0 : 1);
       if (!run.ok) metrics.recordApplyError(plane, Math.max(1, failed));
     },
   });
+  ref.agent = agent;
+  const imported = (tenant: string) => importPlane?.importedRoutes(tenant) ?? 0;
   metrics.setConfiguredPeers(agent.config.bgp.peers.map((p) => p.address));
   const abort = new AbortController();
   let server;
   try {
-    server = await serveHttp(createApp({ status: () => agent.status(), metrics }), {
+    server = await serveHttp(createApp({ status: () => agent.status(imported), metrics }), {
       listen: agent.config.http.listen,
       signal: abort.signal,
     });

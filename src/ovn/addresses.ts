@@ -14,6 +14,7 @@ export const WORKLOAD_PORT_TYPES: ReadonlySet<string> = new Set(["", "virtual", 
 
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const SPACES = /[ \t\n\r]+/;
+const NON_SPACE_WS = /[\t\n\r]/;
 /** Longest address entry accepted; longer ones are hostile. */
 const MAX_ENTRY = 4096;
 
@@ -76,7 +77,7 @@ export function parseAddressEntry(
     into.problems.push(`${where}: entry of ${entry.length} characters`);
     return;
   }
-  const tokens = entry.split(SPACES);
+  const tokens = NON_SPACE_WS.test(entry) ? entry.split(SPACES) : entry.split(" ");
   let first = true;
   for (const t of tokens) {
     if (t === "") continue;

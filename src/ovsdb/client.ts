@@ -72,6 +72,7 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}): num
 }
 
 const MONITOR_ID = "vpnv4";
+const SERVER_MONITOR_ID = "vpnv4-server";
 
 /**
  * An OVSDB client for one database.
@@ -179,12 +180,13 @@ export class OvsdbClient {
             onNotification: (m, p) => this.#onNotification(rpc!, m, p),
           });
           const verdict = await this.#checkServer(rpc, pass === 0 && leaderOnly && n > 1);
-          if (verdict !== "ok") {
+          if (verdict !== "ok" && verdict !== "ok-leader") {
             errors.push(`${remote.text}: ${verdict}`);
             rpc.close();
             continue;
           }
           const schema = parseSchema(await rpc.request("get_schema", [this.#opts.database]));
+          if (verdict === "ok-leader" && leaderOnly && n > 1) await this.#watchLeader(rpc);
           this.#schema = schema;
           this.#rpc = rpc;
           this.#remoteIndex = idx;
@@ -217,7 +219,36 @@ export class OvsdbClient {
     if (!row || row.model !== "clustered") return "ok";
     if (row.connected !== true) return "cluster member not connected to the cluster";
     if (wantLeader && row.leader !== true) return "not the cluster leader";
-    return "ok";
+    return row.leader === true ? "ok-leader" : "ok";
+  }
+
+  /**
+   * Watches this member's `_Server.Database` row: when it stops being the leader or loses the
+   * cluster, the connection is dropped so the reconnect loop finds the new leader.
+   */
+  async #watchLeader(rpc: JsonRpcConnection): Promise<void> {
+    await rpc.request("monitor_cond", ["_Server", SERVER_MONITOR_ID, {
+      Database: [{
+        columns: ["name", "connected", "leader"],
+        where: [["name", "==", this.#opts.database]],
+        select: { initial: false, insert: true, delete: true, modify: true },
+      }],
+    }]);
+  }
+
+  #onServerUpdate(rpc: JsonRpcConnection, updates: unknown): void {
+    const rows = (updates as Record<string, Record<string, Record<string, unknown>>>)?.Database;
+    if (!rows || typeof rows !== "object") return;
+    for (const ru of Object.values(rows)) {
+      const m = (ru?.modify ?? ru?.insert) as Record<string, unknown> | undefined;
+      if ("delete" in (ru ?? {}) || m?.leader === false || m?.connected === false) {
+        log.info("{remote} is no longer the cluster leader; reconnecting", {
+          remote: this.#remotes[this.#remoteIndex].text,
+        });
+        rpc.close(new Error("cluster leadership changed"));
+        return;
+      }
+    }
   }
 
   #requireRpc(): JsonRpcConnection {
@@ -288,10 +319,10 @@ export class OvsdbClient {
   /** Cancels the managed monitor (`monitor_cancel`); the cache keeps its last contents. */
   async monitorCancel(): Promise<void> {
     const rpc = this.#requireRpc();
+    if (!this.#cache) throw new Error("monitor_cancel: no monitor is running");
     this.#monitorReady = false;
-    const cache = this.#cache;
     this.#cache = undefined;
-    if (cache) await rpc.request("monitor_cancel", [MONITOR_ID]);
+    await rpc.request("monitor_cancel", [MONITOR_ID]);
   }
 
   async #startMonitor(rpc: JsonRpcConnection): Promise<void> {
@@ -363,6 +394,10 @@ export class OvsdbClient {
       if (method !== "locked" && method !== "stolen") {
         log.debug("ignoring notification {method}", { method });
       }
+      return;
+    }
+    if (params[0] === SERVER_MONITOR_ID && method === "update2") {
+      this.#onServerUpdate(rpc, params[1]);
       return;
     }
     if (params[0] !== MONITOR_ID || !this.#cache) return;

@@ -67,7 +67,7 @@ async function fill(srv: NbServer) {
   });
   // Not workloads: router and localnet ports, ports without a tenant key.
   await addPort(srv, "sw1", "rtr", {
-    addresses: ["router"],
+    addresses: ["0a:00:00:00:00:aa 10.1.0.1"],
     type: "router",
     ids: { [NS]: "ns-a" },
   });

@@ -94,7 +94,7 @@ export async function makeTlsFixture(dir: string): Promise<TlsFixture> {
   return f;
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -152,9 +152,9 @@ export class NbServer {
     const dir = await Deno.makeTempDir({ prefix: "vpnv4-ovsdb-" });
     const s = new NbServer(dir);
     await runOk("ovsdb-tool", ["create", s.db, NB_SCHEMA]);
-    if (options.tcp) s.tcpPort = await freePort();
+    if (options.tcp) s.tcpPort = freePort();
     if (options.ssl) {
-      s.sslPort = await freePort();
+      s.sslPort = freePort();
       s.tls = await makeTlsFixture(dir);
     }
     await s.#spawn();
@@ -256,7 +256,7 @@ export class NbCluster {
   static async start(size: number): Promise<NbCluster> {
     const dir = await Deno.makeTempDir({ prefix: "vpnv4-ovsdb-cluster-" });
     const c = new NbCluster(dir, size);
-    for (let i = 0; i < size; i++) c.#raftPorts.push(await freePort());
+    for (let i = 0; i < size; i++) c.#raftPorts.push(freePort());
     const raft = (i: number) => `tcp:127.0.0.1:${c.#raftPorts[i]}`;
     await runOk("ovsdb-tool", ["create-cluster", `${dir}/db0`, NB_SCHEMA, raft(0)]);
     for (let i = 1; i < size; i++) {
@@ -318,6 +318,11 @@ export class NbCluster {
       // gone
     }
     await child.status;
+  }
+
+  /** Runs ovs-appctl against member `i`'s control socket. */
+  appctl(i: number, ...args: string[]): Promise<string> {
+    return runOk("ovs-appctl", ["-t", `${this.dir}/s${i}.ctl`, ...args]);
   }
 
   /** Runs ovn-nbctl against member `i`. */

@@ -142,6 +142,13 @@ Deno.test("ovsdb client: transact errors name the operation", async () => {
     );
     assert(err.message.includes("operation 0 (insert)"), err.message);
     await assertRejects(() => client.getSchema("NoSuchDb"), OvsdbRpcError);
+    // monitor_cancel is accepted by the server for the running monitor, then a new one works.
+    const first = await client.monitor({ Logical_Switch: ["name"] });
+    await client.monitorCancel();
+    await assertRejects(() => client.monitorCancel(), Error);
+    const second = await client.monitor({ Logical_Switch: ["name"] });
+    assert(first !== second);
+    assertEquals([...second.table("Logical_Switch").rows()].map((r) => r.name), ["a"]);
   } finally {
     await client.close();
     await srv.dispose();
@@ -312,6 +319,43 @@ Deno.test("ovsdb client: clustered database, leader preferred, resume from last 
   } finally {
     await leaderClient.close();
     await followerClient.close();
+    await cl.dispose();
+  }
+});
+
+Deno.test("ovsdb client: follows the leader when it leaves the cluster", async () => {
+  const cl = await NbCluster.start(3);
+  const client = new OvsdbClient({
+    remotes: [cl.remote(0), cl.remote(1), cl.remote(2)],
+    database: "OVN_Northbound",
+    backoff: { initialMs: 20, maxMs: 300 },
+  });
+  const states: ClientState[] = [];
+  client.onStateChange((s) => states.push(s));
+  try {
+    await client.connect();
+    assertEquals(client.remote, cl.remote(0));
+    const cache = await client.monitor({ Logical_Switch: ["name"] });
+    await client.transact([ops.insert("Logical_Switch", { name: "before" })]);
+    const w = waiter(
+      () => states.filter((s) => s.state === "synced").length >= 2,
+      "synced on a new leader",
+    );
+    client.onStateChange(() => w.poke());
+    const events: Ev[] = [];
+    record(client, events, () => {});
+    await cl.appctl(0, "cluster/leave", "OVN_Northbound");
+    await w.wait();
+    assert(client.remote !== cl.remote(0), `still on ${client.remote}`);
+    // Writes go through the new leader; the cache kept its rows without spurious events.
+    const w2 = waiter(() => cache.table("Logical_Switch").size === 2, "row after failover");
+    cache.addEventHandler({ onBatch: () => w2.poke() });
+    await client.transact([ops.insert("Logical_Switch", { name: "after" })]);
+    await w2.wait();
+    assertEquals(events.filter((e) => e[0] !== "add"), []);
+    assertEquals(events.map((e) => e[2]).filter((n) => n === "before"), []);
+  } finally {
+    await client.close();
     await cl.dispose();
   }
 });
