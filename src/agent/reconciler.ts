@@ -213,7 +213,8 @@ export class Reconciler {
       if (t.planes && !t.planes.has(plane.name)) continue;
       const state = this.#planeState.get(plane.name)!;
       // A plane in backoff waits for its retry unless this is a full round.
-      if (!t.full && state.retryAt !== undefined && state.retryAt > now) continue;
+      // (timers may fire a little early: 50 ms of slack).
+      if (!t.full && state.retryAt !== undefined && state.retryAt > now + 50) continue;
       const full = t.full || state.retryAt !== undefined || !state.ok;
       const changed = new Set(t.changed);
       for (const [name, errs] of this.#tenantErrors) if (errs[plane.name]) changed.add(name);
@@ -256,6 +257,10 @@ export class Reconciler {
       }
     }
     this.#rounds++;
+    // Planes still backing off (skipped this round) need their retry timer.
+    const waiting = [...this.#planeState.values()].map((st) => st.retryAt ?? Infinity);
+    const next = Math.min(...waiting);
+    if (Number.isFinite(next)) this.#scheduleRetry(next);
   }
 
   #recordTenants(
