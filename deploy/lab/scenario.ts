@@ -263,7 +263,7 @@ function tail(text: string, lines: number): string {
  */
 export async function runLabScenario(options: LabOptions = {}): Promise<LabResult> {
   const write = options.write ?? ((l: string) => console.log(l));
-  const rep = new Reporter(write, options.withdraw ? 13 : 11);
+  const rep = new Reporter(write, options.withdraw ? 11 : 9);
   const result: LabResult = { ok: false, failures: [], allocations: [], timingsMs: {} };
   const cleanups: Array<[string, () => Promise<unknown>]> = [];
   const t0 = performance.now();
@@ -329,6 +329,19 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
           ]);
           await ip(["-n", ns, "link", "set", dev, "up"]);
         }
+        // MPLS data plane of the node (as on a real node): label space and MPLS input on the
+        // uplink. Without it the agent reports "control plane only" and FRR does not treat
+        // VPN routes received over the veth as labeled-valid (return path).
+        const mpls = [
+          "net.mpls.platform_labels=1048575",
+          `net.mpls.conf.${LAB.nodeIf}.input=1`,
+        ];
+        const r = await run("ip", ["netns", "exec", LAB.nodeNetns, "sysctl", "-w", ...mpls]);
+        rep.info(
+          r.code === 0
+            ? `   MPLS on in ${LAB.nodeNetns}: ${mpls.join(", ")}`
+            : `   MPLS sysctls not available (${r.stderr.trim()}): control plane only`,
+        );
         workDir = await Deno.makeTempDir({ prefix: "vpnv4-lab-" });
         cleanups.push([`work dir ${workDir}`, () => Deno.remove(workDir, { recursive: true })]);
       },
@@ -511,6 +524,10 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
       rep.evidence(
         `FRR: show bgp vrf demo ipv4 unicast (return path: ${LAB.wanPrefix} imported by RT?)`,
         await f.vtysh("show bgp vrf demo ipv4 unicast"),
+      );
+      rep.evidence(
+        `FRR: show bgp vrf demo ipv4 unicast ${LAB.wanPrefix} (why it is or is not valid)`,
+        await f.vtysh(`show bgp vrf demo ipv4 unicast ${LAB.wanPrefix}`).catch((e) => String(e)),
       );
       const g = bgp!;
       rep.evidence("GoBGP: neighbor", await g.cli(["neighbor"]));
