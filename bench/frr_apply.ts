@@ -2,7 +2,9 @@
  * FRR apply benchmark against a real FRR 8.4 (private pathspace, no BGP listener):
  *
  * 1. initial apply of N tenants (default 1,000): this agent (`applyFrrConfig` from an empty
- *    FRR) vs. `vtysh -f` of the same rendered file into a freshly restarted FRR;
+ *    FRR) vs. `vtysh -f` of the same rendered file (`render` output) into a freshly restarted
+ *    FRR. The agent's batch has the same lines except `exit` after route-maps, which in
+ *    FRR 8.4 commits the pending configuration each time (quadratic in the tenant count);
  * 2. one-tenant change with N tenants configured (one tenant added and one removed): this
  *    agent's incremental apply vs. `frr-reload.py --reload` of the complete new file
  *    (Debian package frr-pythontools), alternating, `--rounds` times each; medians.
@@ -18,8 +20,10 @@ import { configSchema, parseWithSchema } from "../src/config/mod.ts";
 import { parsePrefix } from "../src/net/mod.ts";
 import {
   applyFrrConfig,
+  blocksText,
   type FrrInput,
   type FrrTenantInput,
+  parseRunningConfig,
   renderFrrConfig,
 } from "../src/frr/mod.ts";
 import { startFrr } from "../tests/support/frr.ts";
@@ -126,9 +130,14 @@ try {
   // 2. One-tenant change: add t{N}, remove t0; then back, alternating agent and frr-reload.
   const changedIds = [...baseIds.slice(1), N];
   const changed = inputOf(frr.name, changedIds);
+  // frr-reload.py compares the whole configuration: give it FRR's own global lines
+  // (frr version, hostname, forwarding, `bgp no-rib` of this test bgpd) plus the rendering.
+  const preamble = parseRunningConfig(await frr.vtysh("show running-config"))
+    .filter((b) => !/^(router bgp |ip prefix-list |ipv6 prefix-list |route-map )/.test(b.header));
   const changedFile = `${dir}/changed.conf`;
-  await Deno.writeTextFile(changedFile, renderFrrConfig(changed).text);
+  await Deno.writeTextFile(changedFile, blocksText(preamble) + renderFrrConfig(changed).text);
   const agentMs: number[] = [];
+  const parts: string[] = [];
   const reloadMs: number[] = [];
   let agentLines = 0;
   for (let round = 0; round < ROUNDS; round++) {
@@ -139,6 +148,12 @@ try {
     }
     agentMs.push(ms);
     agentLines = r.linesSent;
+    const tm = r.timings;
+    parts.push(
+      `render=${fmt(tm.render)}/read=${fmt(tm.read)}/diff=${fmt(tm.parseAndDiff)}/send=${
+        fmt(tm.send)
+      }`,
+    );
     await applyFrrConfig(base); // back to base (not timed)
 
     // frr-reload.py: base → changed, same end state.
@@ -165,6 +180,7 @@ try {
       `frr_reload_ms=${fmt(reload)} agent_lines_sent=${agentLines} ` +
       `agent_runs=${agentMs.map(fmt).join(",")} frr_reload_runs=${reloadMs.map(fmt).join(",")}`,
   );
+  console.log(`agent_breakdown_ms ${parts.join(" ")}`);
   console.log(`ratio_vs_frr_reload=${(reload / agent).toFixed(2)}`);
 } finally {
   await Deno.remove(dir, { recursive: true }).catch(() => {});

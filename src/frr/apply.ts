@@ -8,7 +8,7 @@ import type { FrrInput, RenderedFrrConfig } from "./model.ts";
 import { renderFrrConfig } from "./render.ts";
 import { parseRunningConfig } from "./running_config.ts";
 import { diffFrrConfig } from "./diff.ts";
-import { Vtysh, type VtyshLineError } from "./vtysh.ts";
+import { Vtysh } from "./vtysh.ts";
 
 const log = getLogger("frr");
 
@@ -33,6 +33,15 @@ export interface ApplySummary {
   readonly restartDetected: boolean;
   /** Size of the running-config read, in bytes (characters). */
   readonly runningConfigBytes: number;
+  /** Where the time went, in milliseconds (for metrics and the benchmark). */
+  readonly timings: {
+    /** Rendering the desired state (overlaps the read). */
+    readonly render: number;
+    /** Waiting for `show running-config` after rendering. */
+    readonly read: number;
+    readonly parseAndDiff: number;
+    readonly send: number;
+  };
 }
 
 /** Options of {@link applyFrrConfig}. */
@@ -53,11 +62,6 @@ export interface ApplyResult extends ApplySummary {
   readonly lines: readonly string[];
 }
 
-/** `no vrf X` fails while the kernel VRF device still exists; that is not worth failing for. */
-function tolerated(error: VtyshLineError): boolean {
-  return /^no vrf [A-Za-z0-9_.-]+$/.test(error.text.trim());
-}
-
 /**
  * Brings FRR's agent-owned configuration in line with `input`, sending only the differences
  * in one `vtysh -f` batch. Throws FrrRenderError (bad input), FrrConflictError, or a
@@ -67,15 +71,29 @@ export async function applyFrrConfig(
   input: FrrInput,
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
-  const rendered = options.rendered ?? renderFrrConfig(input);
   const vtysh = options.vtysh ?? new Vtysh(input.config.frr);
-  const text = await vtysh.runningConfig();
+  const t0 = performance.now();
+  // Start reading first: FRR builds the text while the desired state is rendered here.
+  const reading = vtysh.runningConfig();
+  reading.catch(() => {}); // rejection is handled by the await below
+  let rendered: RenderedFrrConfig;
+  try {
+    rendered = options.rendered ?? renderFrrConfig(input);
+  } catch (e) {
+    await reading.catch(() => {});
+    throw e;
+  }
+  const t1 = performance.now();
+  const text = await reading;
+  const t2 = performance.now();
   const diff = diffFrrConfig(rendered, parseRunningConfig(text), {
     mode: options.mode ?? input.config.frr.mode,
   });
+  const t3 = performance.now();
   if (diff.lines.length > 0 && !options.dryRun) {
-    await vtysh.applyLines(diff.lines, { tolerate: tolerated });
+    await vtysh.applyLines(diff.lines);
   }
+  const t4 = performance.now();
   const result: ApplyResult = {
     lines: diff.lines,
     linesSent: options.dryRun ? 0 : diff.lines.length,
@@ -86,6 +104,7 @@ export async function applyFrrConfig(
     agentConfigMissing: diff.empty,
     restartDetected: false,
     runningConfigBytes: text.length,
+    timings: { render: t1 - t0, read: t2 - t1, parseAndDiff: t3 - t2, send: t4 - t3 },
   };
   if (diff.lines.length > 0) {
     log.info(

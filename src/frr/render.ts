@@ -11,10 +11,16 @@
  *
  * Everything else (operator neighbors, route-maps, VRFs) is never touched.
  *
- * Deliberately not rendered: `network` statements (not exported to VPN without a reachable
- * nexthop; the kernel blackhole routes are redistributed instead) and `send-community`
- * (FRR 8.4 sends standard and extended communities by default and hides the default from
- * running-config).
+ * Deliberately not rendered:
+ * - `network` statements (not exported to VPN without a reachable nexthop; the kernel
+ *   blackhole routes are redistributed instead);
+ * - `send-community` (FRR 8.4 sends standard and extended communities by default and hides
+ *   the default from running-config);
+ * - `vrf NAME` / `exit-vrf`: an empty VRF block has no effect (`router bgp ASN vrf NAME`
+ *   creates the VRF in bgpd, zebra learns it from the kernel device), FRR 8.4 never shows it
+ *   in running-config (so any diff, frr-reload.py included, re-sends it forever), and each
+ *   one costs FRR a configuration commit (~8 ms at 100 VRFs, growing with their number);
+ * - `ebgp-multihop` for iBGP peers or TTL 1 (FRR ignores and hides it).
  * @module
  */
 import type { PeerConfig } from "../config/mod.ts";
@@ -87,8 +93,17 @@ export function globalInstanceLines(routerId: string): string[] {
   ];
 }
 
+/** One agent prefix-list entry. */
+export interface PrefixListEntryText {
+  name: string;
+  family: Family;
+  seq: number;
+  prefix: string;
+}
+
 /** The `ip prefix-list` / `ipv6 prefix-list` entry line. */
-export function prefixListLine(name: string, family: Family, seq: number, prefix: string): string {
+export function prefixListLine(entry: PrefixListEntryText): string {
+  const { name, family, seq, prefix } = entry;
   return `${family === 4 ? "ip" : "ipv6"} prefix-list ${name} seq ${seq} permit ${prefix}`;
 }
 
@@ -104,7 +119,11 @@ export function routeMapBlock(vrf: string, family: Family): ConfigBlock {
 }
 
 /** Lines of a tenant VRF address-family section, in FRR's display order. */
-export function vrfFamilyLines(vrf: string, family: Family, rd: string, rt: string): string[] {
+export function vrfFamilyLines(
+  vrf: string,
+  options: { family: Family; rd: string; rt: string },
+): string[] {
+  const { family, rd, rt } = options;
   return [
     `redistribute kernel route-map ${agentObjectName(vrf, family)}`,
     "label vpn export auto",
@@ -138,7 +157,7 @@ function renderPeer(peer: PeerConfig, index: number, asn: number): DesiredPeer {
     lines.set("password", `${n} password ${assertPassword(`${field}.password`, peer.password)}`);
   }
   if (peer.ebgp_multihop !== undefined) {
-    const ttl = assertInteger(`${field}.ebgp_multihop`, peer.ebgp_multihop, [1, 255]);
+    const ttl = assertInteger(`${field}.ebgp_multihop`, peer.ebgp_multihop, { min: 1, max: 255 });
     // FRR ignores (and hides) the TTL of iBGP peers and the default TTL 1.
     if (remoteAsn !== asn && ttl !== 1) lines.set("ebgp-multihop", `${n} ebgp-multihop ${ttl}`);
   }
@@ -147,8 +166,11 @@ function renderPeer(peer: PeerConfig, index: number, asn: number): DesiredPeer {
     lines.set("update-source", `${n} update-source ${source}`);
   }
   if (peer.timers !== undefined) {
-    const keepalive = assertInteger(`${field}.timers.keepalive`, peer.timers.keepalive, [0, 65535]);
-    const hold = assertInteger(`${field}.timers.hold`, peer.timers.hold, [0, 65535]);
+    const keepalive = assertInteger(`${field}.timers.keepalive`, peer.timers.keepalive, {
+      min: 0,
+      max: 65535,
+    });
+    const hold = assertInteger(`${field}.timers.hold`, peer.timers.hold, { min: 0, max: 65535 });
     if (hold !== 0 && hold < 3) {
       throw new FrrRenderError(`${field}.timers.hold`, "must be 0 or at least 3");
     }
@@ -171,7 +193,7 @@ function renderPeer(peer: PeerConfig, index: number, asn: number): DesiredPeer {
 export function renderGlobal(input: FrrInput): DesiredGlobal {
   const bgp = input.config.bgp;
   const asn = assertAsn("bgp.asn", bgp.asn);
-  const routerId = assertIp("bgp.router_id", bgp.router_id, 4);
+  const routerId = assertIp("bgp.router_id", bgp.router_id, { family: 4 });
   const peers = (bgp.peers ?? []).map((p, i) => renderPeer(p, i, asn));
   const seen = new Set<string>();
   for (const p of peers) {
@@ -225,20 +247,24 @@ function renderTenant(
   for (const family of [4, 6] as const) {
     prefixes[family].forEach((p, i) => {
       blocks.push({
-        header: prefixListLine(names[family], family, (i + 1) * PREFIX_LIST_SEQ_STEP, p),
+        header: prefixListLine({
+          name: names[family],
+          family,
+          seq: (i + 1) * PREFIX_LIST_SEQ_STEP,
+          prefix: p,
+        }),
         lines: [],
         sections: [],
       });
     });
   }
   blocks.push(routeMapBlock(vrf, 4), routeMapBlock(vrf, 6));
-  blocks.push({ header: `vrf ${vrf}`, lines: [], sections: [], end: "exit-vrf" });
   blocks.push({
     header: vrfInstanceHeader(global.asn, vrf),
     lines: [`bgp router-id ${global.routerId}`],
     sections: ([4, 6] as const).map((family) => ({
       header: `address-family ipv${family} unicast`,
-      lines: vrfFamilyLines(vrf, family, rd, rt),
+      lines: vrfFamilyLines(vrf, { family, rd, rt }),
     })),
     end: "exit",
   });
@@ -302,7 +328,7 @@ export function blocksText(blocks: readonly ConfigBlock[]): string {
  * Renders the desired FRR configuration. Throws {@link FrrRenderError} naming the field when
  * any value does not match its strict grammar.
  *
- * Order: prefix-lists, route-maps, VRFs, the global instance, then the VRF instances, tenants
+ * Order: prefix-lists, route-maps, the global instance, then the VRF instances; tenants
  * sorted by VRF name, peers in configuration order.
  */
 export function renderFrrConfig(input: FrrInput): RenderedFrrConfig {
@@ -314,7 +340,6 @@ export function renderFrrConfig(input: FrrInput): RenderedFrrConfig {
     ...byKind((b) => b.header.startsWith("ip prefix-list ")),
     ...byKind((b) => b.header.startsWith("ipv6 prefix-list ")),
     ...byKind((b) => b.header.startsWith("route-map ")),
-    ...byKind((b) => b.header.startsWith("vrf ")),
     global.block,
     ...byKind((b) => b.header.startsWith("router bgp ")),
   ];

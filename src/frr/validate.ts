@@ -31,18 +31,26 @@ function show(value: unknown): string {
 }
 
 /** Asserts an integer in [min, max]. */
-export function assertInteger(field: string, value: unknown, range: [number, number]): number {
+export function assertInteger(
+  field: string,
+  value: unknown,
+  range: { min: number; max: number },
+): number {
   if (
-    typeof value !== "number" || !Number.isInteger(value) || value < range[0] || value > range[1]
+    typeof value !== "number" || !Number.isInteger(value) || value < range.min ||
+    value > range.max
   ) {
-    throw new FrrRenderError(field, `${show(value)} is not an integer in ${range[0]}..${range[1]}`);
+    throw new FrrRenderError(
+      field,
+      `${show(value)} is not an integer in ${range.min}..${range.max}`,
+    );
   }
   return value;
 }
 
 /** Asserts a BGP AS number (1..4294967295). */
 export function assertAsn(field: string, value: unknown): number {
-  return assertInteger(field, value, [1, ASN_MAX]);
+  return assertInteger(field, value, { min: 1, max: ASN_MAX });
 }
 
 /** VRF names: Linux interface names (1-15 of A-Z a-z 0-9 _ . -), not `.`/`..`/`default`. */
@@ -91,7 +99,8 @@ export function assertRouteTarget(field: string, value: unknown): string {
 }
 
 /** Asserts an IP address (either family, or only `family`); returns its canonical text. */
-export function assertIp(field: string, value: unknown, family?: 4 | 6): string {
+export function assertIp(field: string, value: unknown, options: { family?: 4 | 6 } = {}): string {
+  const family = options.family;
   const ip = typeof value === "string" && value.length <= 45 ? tryParseIp(value) : undefined;
   if (!ip || (family !== undefined && ip.family !== family)) {
     throw new FrrRenderError(

@@ -107,6 +107,11 @@ function decode(chunks: Uint8Array[]): string {
   return new TextDecoder().decode(all);
 }
 
+/** Hides neighbor passwords in text that may reach logs or errors. */
+export function redact(text: string): string {
+  return text.replace(/(\spassword\s+)\S+/g, "$1***");
+}
+
 /** Parses `line N: MESSAGE` lines of vtysh's stderr. */
 export function parseVtyshLineErrors(
   output: string,
@@ -119,7 +124,7 @@ export function parseVtyshLineErrors(
     const line = Number(m[1]);
     // vtysh appends the offending text after the message; keep only the message.
     const message = m[2].replace(/(\[[0-9]+\])?:\s.*$|, line:.*$/, "$1").trim() || m[2];
-    errors.push({ line, message, text: batch[line - 1] ?? "" });
+    errors.push({ line, message, text: redact(batch[line - 1] ?? "") });
   }
   return errors;
 }
@@ -214,11 +219,13 @@ export class Vtysh {
   }
 
   /**
-   * `show running-config`, after checking with `show daemons` (same vtysh call) that bgpd is
-   * connected: without it FRR would show, and accept, a configuration without BGP.
+   * `show running-config bgpd` (everything the agent writes lives in bgpd: BGP instances,
+   * route-maps, prefix-lists; asking bgpd alone spares vtysh merging every daemon's copy),
+   * after checking with `show daemons` (same vtysh call) that zebra and bgpd are connected:
+   * without bgpd FRR would show, and accept, a configuration without BGP.
    */
   async runningConfig(): Promise<string> {
-    const args = ["-c", "show daemons", "-c", "show running-config"];
+    const args = ["-c", "show daemons", "-c", "show running-config bgpd"];
     const r = await this.run(args);
     const command = [this.#settings.vtysh, ...this.baseArgs, ...args];
     if (r.code !== 0) {
@@ -268,8 +275,8 @@ export class Vtysh {
           : (r.stderr + r.stdout).trim().slice(0, 500);
         const details = r.stdout.split("\n").filter((l) => l.startsWith("%")).join("; ");
         throw new VtyshApplyError(
-          `vtysh -f failed (exit ${r.code}): ${what}${details ? ` [FRR: ${details}]` : ""}`,
-          { command, stderr: r.stderr + r.stdout, code: r.code },
+          redact(`vtysh -f failed (exit ${r.code}): ${what}${details ? ` [FRR: ${details}]` : ""}`),
+          { command, stderr: redact(r.stderr + r.stdout), code: r.code },
           fatal,
         );
       }

@@ -99,11 +99,11 @@ Deno.test("frr render: structured blocks per tenant", () => {
     "ipv6 prefix-list VPNV4-demo-V6 seq 10 permit fd00:10:244::/64",
     "route-map VPNV4-demo-V4 permit 10",
     "route-map VPNV4-demo-V6 permit 10",
-    "vrf demo",
     "router bgp 65000 vrf demo",
   ]);
   assertEquals(r.global.peers[0].activate, ["address-family ipv4 vpn", "address-family ipv6 vpn"]);
   assert(!r.text.includes("network "), "network statements are never rendered");
+  assert(!/^vrf /m.test(r.text), "empty vrf blocks are never rendered");
 });
 
 Deno.test("frr render: object names round-trip, including VRF names with -V4", () => {

@@ -110,6 +110,13 @@ Deno.test("vtysh: batch file is 0600, removed afterwards, errors name the line",
   }
 });
 
+Deno.test("vtysh: passwords in failing lines are redacted", () => {
+  assertEquals(
+    parseVtyshLineErrors("line 1: % Unknown command[4]: x", [" neighbor 1.1.1.1 password s3cr3t"]),
+    [{ line: 1, message: "% Unknown command[4]", text: " neighbor 1.1.1.1 password ***" }],
+  );
+});
+
 Deno.test("vtysh: parseVtyshLineErrors ignores other output", () => {
   assertEquals(
     parseVtyshLineErrors("noise\nline 1: % Command incomplete[4]: x y\nline x: no\n", ["x y"]),

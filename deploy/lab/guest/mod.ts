@@ -75,7 +75,8 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# /tmp is not a fresh tmpfs: the overlay already makes it writable, and a repository cloned under
+# the host's /tmp (as CI may do) must stay visible.
 mkdir -p /run/lock /run/netns
 ln -sf /proc/self/fd /dev/fd 2>/dev/null
 modprobe -a ${GUEST_MODULES.join(" ")} || echo "vpnv4-guest: modprobe failed"
@@ -190,8 +191,8 @@ async function pumpLines(
  * and returns the script's exit code and combined output. VRF, dummy, mpls_router and
  * mpls_iptunnel are loaded; proc, sys, dev, /run and /tmp (tmpfs) are mounted; `lo` is up.
  * The guest has no network interfaces besides those the script creates. The host root is
- * seen read-only under a tmpfs overlay (writes vanish at power-off); note that the guest's
- * /tmp is an empty tmpfs, so pass files through the repository or e.g. /var/tmp.
+ * seen read-only under a tmpfs overlay (writes vanish at power-off); the guest's /tmp
+ * is the host's /tmp under the same overlay, so a repository cloned there is visible.
  *
  * Throws when the guest cannot boot, when it powers off without a result, or when it is
  * still running after `timeoutMs` (it is killed; the error carries the console tail).
