@@ -16,7 +16,8 @@ import { OvnTenantSource } from "../ovn/mod.ts";
 import type { AgentStatus, PeerStatus, SourceStatus } from "../status/model.ts";
 import { VERSION } from "../cli/version.ts";
 import type { Plane } from "./plane.ts";
-import { describeError, type PlaneObserver, Reconciler } from "./reconciler.ts";
+import { type PlaneObserver, Reconciler } from "./reconciler.ts";
+import { describeError } from "../errors/mod.ts";
 import { KernelPlaneAdapter } from "./kernel_plane.ts";
 import { FrrPlaneAdapter } from "./frr_plane.ts";
 

@@ -9,6 +9,7 @@
 import type { Config } from "../config/mod.ts";
 import type { Allocation, Allocator } from "../allocate/mod.ts";
 import { getLogger } from "../log/mod.ts";
+import { describeError } from "../errors/mod.ts";
 import type { TenantSet } from "../tenants/mod.ts";
 import type { PlaneName, PlaneStatus, TenantStatus } from "../status/model.ts";
 import type { Desired, DesiredTenant, Plane, PlaneOutcome } from "./plane.ts";
@@ -42,17 +43,6 @@ interface Trigger {
   full: boolean;
   changed: Set<string>;
   planes?: Set<PlaneName>;
-}
-
-/** Describes an error with its causes on one line. */
-export function describeError(e: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = e;
-  for (let i = 0; current !== undefined && i < 5; i++) {
-    parts.push(current instanceof Error ? current.message : String(current));
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return parts.join(": ");
 }
 
 /** The reconcile loop. */

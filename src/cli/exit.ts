@@ -3,6 +3,7 @@
  * 1 runtime failure.
  */
 import { ConfigError } from "../config/mod.ts";
+import { errorChain } from "../errors/mod.ts";
 
 /** Process exit codes. */
 export const ExitCode = { ok: 0, runtime: 1, usage: 2 } as const;
@@ -26,19 +27,12 @@ export function isInputError(error: unknown): boolean {
 }
 
 /** Renders an error with its chain of causes, one per line. */
-export function describeError(error: unknown): string {
-  const lines: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current !== undefined && depth < 8; depth++) {
-    const text = current instanceof Error ? current.message : String(current);
-    lines.push(depth === 0 ? text : `  caused by: ${text}`);
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return lines.join("\n");
+export function describeErrorLines(error: unknown): string {
+  return errorChain(error).map((m, i) => i === 0 ? m : `  caused by: ${m}`).join("\n");
 }
 
 /** Prints the error to stderr and returns its exit code. */
 export function reportError(error: unknown): number {
-  console.error(`vpnv4-agent: ${describeError(error)}`);
+  console.error(`vpnv4-agent: ${describeErrorLines(error)}`);
   return isInputError(error) ? ExitCode.usage : ExitCode.runtime;
 }

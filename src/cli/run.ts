@@ -1,6 +1,6 @@
 /** `vpnv4-agent run`: the long-running agent with its HTTP server. */
 import { Agent } from "../agent/agent.ts";
-import { describeError } from "../agent/reconciler.ts";
+import { describeError } from "../errors/mod.ts";
 import { getLogger } from "../log/mod.ts";
 import { AgentMetrics } from "../metrics/mod.ts";
 import { createApp, serveHttp } from "../http/mod.ts";

@@ -37,8 +37,8 @@ const peer = z.strictObject({
   description: safeText.optional().describe("Free text shown in FRR."),
   families: z.array(z.enum(PEER_FAMILIES)).min(1).default(["vpnv4", "vpnv6"])
     .describe("Address families to activate: vpnv4, vpnv6, ipv4, ipv6."),
-  password: z.string().min(1).max(80).refine((s) => /^[\x21-\x7e]+$/.test(s), {
-    message: "must be printable ASCII without spaces",
+  password: z.string().min(1).max(80).refine((s) => /^[\x21-\x7e]+$/.test(s) && !/[!#]/.test(s), {
+    message: "must be printable ASCII without spaces, '!' or '#' (FRR reads those as comments)",
   }).optional().describe("TCP MD5 password (never logged or shown in status)."),
   ebgp_multihop: z.number().int().min(1).max(255).optional().describe("eBGP multihop TTL."),
   timers: z.strictObject({

@@ -117,6 +117,35 @@ async function routes(ns: string, table: number): Promise<string> {
   return lines.sort().join("\n");
 }
 
+/**
+ * Starts the agent, SIGKILLs it as soon as the kernel plane has installed something (so the
+ * FRR apply is still under way) and starts it again; returns the restarted agent.
+ */
+async function crashMidApplyAndRestart(lab: Lab, ns: string): Promise<AgentProc> {
+  const first = startAgent(lab, ns);
+  try {
+    await waitFor(async () => {
+      try {
+        return (await ip(ns, "-4", "route", "show", "table", "all", "proto", "245")).length > 0;
+      } catch {
+        return false;
+      }
+    }, { timeoutMs: 30_000, describe: () => `nothing applied; log:\n${first.log().slice(-2000)}` });
+  } finally {
+    first.child.kill("SIGKILL");
+    await first.done;
+  }
+  return startAgent(lab, ns);
+}
+
+/** Kills the agent if it still runs and waits for its output to end. */
+async function reap(agent: AgentProc): Promise<void> {
+  try {
+    agent.child.kill("SIGKILL");
+  } catch { /* already exited */ }
+  await agent.done;
+}
+
 const TENANTS = `tenants:
   - name: demo
     prefixes: [10.244.0.0/24, fd00:10:244::/64]
@@ -263,10 +292,7 @@ Deno.test({
           running = await frr.vtysh("show running-config");
           assert(!running.includes("vrf demo"), running);
         } finally {
-          try {
-            agent.child.kill("SIGKILL");
-          } catch { /* already exited */ }
-          await agent.done;
+          await reap(agent);
           await Deno.remove(lab.dir, { recursive: true });
         }
       });
@@ -293,30 +319,8 @@ Deno.test({
         // Foreign state that must survive: an operator route in the range. (FRR operator
         // config across a crash: see the ignored test below — an open bug.)
         await ip(ns, "route", "add", "blackhole", "10.200.0.0/24", "table", "2500");
-        await frr.vtysh([
-          "configure",
-          "route-map OPERATOR permit 10",
-          "exit",
-          "vrf operator-vrf",
-          "exit-vrf",
-        ]);
-        let agent = startAgent(lab, ns);
+        const agent = await crashMidApplyAndRestart(lab, ns);
         try {
-          // Kill as soon as the kernel plane has started, while FRR is still being applied.
-          await waitFor(async () => {
-            try {
-              return (await ip(ns, "-4", "route", "show", "table", "all", "proto", "245")).length >
-                0;
-            } catch {
-              return false;
-            }
-          }, {
-            timeoutMs: 30_000,
-            describe: () => `nothing applied; log:\n${agent.log().slice(-2000)}`,
-          });
-          agent.child.kill("SIGKILL");
-          await agent.done;
-          agent = startAgent(lab, ns);
           let count = 0;
           let running = "";
           await waitFor(async () => {
@@ -337,10 +341,7 @@ Deno.test({
           const stopped = await stopAgent(agent);
           assertEquals(stopped.code, 0);
         } finally {
-          try {
-            agent.child.kill("SIGKILL");
-          } catch { /* already exited */ }
-          await agent.done;
+          await reap(agent);
           await Deno.remove(lab.dir, { recursive: true });
         }
       });
@@ -379,19 +380,8 @@ Deno.test({
           "router bgp 65000 vrf operator-vrf",
           "bgp router-id 192.0.2.9",
         ]);
-        let agent = startAgent(lab, ns);
+        const agent = await crashMidApplyAndRestart(lab, ns);
         try {
-          await waitFor(async () => {
-            try {
-              return (await ip(ns, "-4", "route", "show", "table", "all", "proto", "245")).length >
-                0;
-            } catch {
-              return false;
-            }
-          }, { timeoutMs: 30_000, describe: () => "nothing applied" });
-          agent.child.kill("SIGKILL");
-          await agent.done;
-          agent = startAgent(lab, ns);
           let running = "";
           await waitFor(async () => {
             running = await frr.vtysh("show running-config");
@@ -403,10 +393,7 @@ Deno.test({
             "router bgp 65000 vrf operator-vrf\n bgp router-id 192.0.2.9",
           );
         } finally {
-          try {
-            agent.child.kill("SIGKILL");
-          } catch { /* already exited */ }
-          await agent.done;
+          await reap(agent);
           await Deno.remove(lab.dir, { recursive: true });
         }
       });

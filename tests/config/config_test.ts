@@ -96,6 +96,20 @@ Deno.test("config: peer description cannot inject FRR lines", () => {
   }
 });
 
+Deno.test("config: peer password cannot carry FRR comment characters", () => {
+  for (const bad of ['"abc!def"', '"abc#def"', '"a b"']) {
+    const issues = issuesOf(
+      BASE.replace("remote_asn: 65001", `remote_asn: 65001\n      password: ${bad}`),
+    );
+    assertEquals(issues[0].path, "bgp.peers[0].password", bad);
+  }
+  assertEquals(
+    parse(BASE.replace("remote_asn: 65001", "remote_asn: 65001\n      password: s3cr$t")).bgp
+      .peers[0].password,
+    "s3cr$t",
+  );
+});
+
 Deno.test("config: missing file is a ConfigError naming the path", async () => {
   await assertRejects(() => loadConfig("/nonexistent/x.yaml"), ConfigError, "/nonexistent/x.yaml");
 });

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../ovsdb/_assert.ts";
+import { assert, assertEquals } from "../support/assert.ts";
 import { parsePortAddresses, parseSwitchSubnets } from "../../src/ovn/mod.ts";
 import { formatPrefix } from "../../src/net/mod.ts";
 import { FastPolicy, formatV4, parseV4 } from "../../src/ovn/fast_ip.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../ovsdb/_assert.ts";
+import { assert, assertEquals } from "../support/assert.ts";
 import { NbServer } from "../ovsdb/_server.ts";
 import { type OvnSourceSettings, OvnTenantSource, snapshotOvnTenants } from "../../src/ovn/mod.ts";
 import { compilePolicy, type SourceUpdate } from "../../src/tenants/mod.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { NbCluster, NbServer } from "./_server.ts";
 import {
   type ClientState,

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 import { FakeOvsdbServer } from "../support/ovsdb_fake.ts";
 import {
   ConnectionClosedError,

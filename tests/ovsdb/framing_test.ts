@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals } from "../support/assert.ts";
 import { FramingError, JsonFramer } from "../../src/ovsdb/mod.ts";
 
 const enc = new TextEncoder();
