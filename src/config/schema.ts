@@ -113,6 +113,100 @@ const policy = z.strictObject({
     .describe("A tenant with more prefixes is rejected as hostile."),
 });
 
+const communityList = z.array(
+  z.string().regex(/^[0-9]{1,5}:[0-9]{1,5}$/, { message: "must be a standard community ASN:VALUE" })
+    .refine((c) => c.split(":").every((n) => Number(n) <= 65535), {
+      message: "each half of a standard community must be at most 65535",
+    }),
+);
+const largeCommunityList = z.array(
+  z.string().regex(/^[0-9]{1,10}:[0-9]{1,10}:[0-9]{1,10}$/, {
+    message: "must be a large community GLOBAL:LOCAL1:LOCAL2",
+  }).refine((c) => c.split(":").every((n) => Number(n) <= 0xffffffff), {
+    message: "each part of a large community must be at most 4294967295",
+  }),
+);
+const communities = (standard: string[]) =>
+  z.strictObject({
+    standard: communityList.default(standard).describe("Standard communities (ASN:VALUE)."),
+    large: largeCommunityList.default([]).describe("Large communities (GLOBAL:LOCAL1:LOCAL2)."),
+  }).default({ standard, large: [] });
+
+const exposeSection = z.strictObject({
+  enabled: z.boolean().default(false)
+    .describe("Advertise chassis-local host routes (/32, /128) over ipv4/ipv6 unicast."),
+  chassis: z.strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/).optional()
+      .describe("This node's OVN chassis name; default: read from the local OVS database."),
+    ovs_connection: ovnRemote.default("unix:/run/openvswitch/db.sock")
+      .describe("Local OVS database (Open_vSwitch.external_ids:system-id names the chassis)."),
+  }).default({ ovs_connection: "unix:/run/openvswitch/db.sock" })
+    .describe("Chassis identity."),
+  binding_source: z.enum(["sb", "nb"]).default("sb")
+    .describe("sb: Port_Binding.chassis; nb: Logical_Switch_Port options:requested-chassis."),
+  sb_connection: ovnRemote.optional().describe("OVN SB remotes (required for binding_source sb)."),
+  sb_tls: tlsFiles.optional().describe("Client TLS files for ssl: SB remotes."),
+  nb_connection: ovnRemote.optional()
+    .describe("OVN NB remotes; default: the connection of the first ovn tenant source."),
+  nb_tls: tlsFiles.optional().describe("Client TLS files for ssl: NB remotes."),
+  families: z.array(z.enum(["ipv4", "ipv6"])).min(1).default(["ipv4", "ipv6"])
+    .describe("Unicast families exposed (to peers that have that family)."),
+  method: z.enum(["table", "dummy"]).default("table")
+    .describe("table: agent routes in the VRF table; dummy: addresses on bgp_nic (needs dummy)."),
+  vrf: ifName.default("bgp-vrf").describe("VRF holding the exposed routes (upstream: bgp_vrf)."),
+  table: z.number().int().min(1).max(0xffffffff)
+    .refine((t) => t < 253 || t > 255, { message: "253-255 are reserved tables" })
+    .default(10).describe("Route table of that VRF (upstream: bgp_vrf_table_id)."),
+  nic: ifName.default("bgp-nic").describe("Dummy device for method dummy (upstream: bgp_nic)."),
+  select: z.strictObject({
+    provider_networks: z.boolean().default(true)
+      .describe("IPs of ports on provider (localnet) networks bound here."),
+    floating_ips: z.boolean().default(true)
+      .describe("dnat_and_snat external IPs whose logical port is bound here."),
+    gateway_ports: z.boolean().default(true).describe("Gateway router ports (cr-lrp) bound here."),
+    tenant_networks: z.boolean().default(false)
+      .describe("IPs of any port bound here (upstream: expose_tenant_networks)."),
+    layer2: z.strictObject({
+      networks: z.array(z.string().min(1).max(255)).default([])
+        .describe("Logical_Switch names or k8s.ovn.org/network values of layer-2 UDNs."),
+      namespaces: z.array(z.string().min(1).max(253)).default([])
+        .describe("Only ports of these namespaces (empty: any)."),
+      external_ids: z.record(z.string(), z.string()).default({})
+        .describe("Logical_Switch_Port external_ids that must all match."),
+    }).default({ networks: [], namespaces: [], external_ids: {} })
+      .describe("KubeVirt VMs on layer-2 user-defined networks."),
+  }).default({
+    provider_networks: true,
+    floating_ips: true,
+    gateway_ports: true,
+    tenant_networks: false,
+    layer2: { networks: [], namespaces: [], external_ids: {} },
+  }).describe("What is exposed."),
+  subnets: z.boolean().default(false).describe("Also advertise the subnets of exposed ports."),
+  aggregate: z.boolean().default(false)
+    .describe("Advertise only the subnets, not the host routes inside them."),
+  allowed: z.array(cidr).default(["0.0.0.0/0", "::/0"])
+    .describe("Only addresses inside these ranges are exposed (default routes never are)."),
+  communities: z.strictObject({
+    host: communities(["64512:200"]).describe("Communities on host routes."),
+    subnet: communities(["64512:100"]).describe("Communities on subnet routes."),
+  }).default({
+    host: { standard: ["64512:200"], large: [] },
+    subnet: { standard: ["64512:100"], large: [] },
+  }).describe("Communities set by the agent's route-maps."),
+}).superRefine((e, ctx) => {
+  if (e.enabled && e.binding_source === "sb" && !e.sb_connection) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["sb_connection"],
+      message: "required when binding_source is sb",
+    });
+  }
+});
+
+/** Default of the `expose` section (disabled). */
+export const EXPOSE_DEFAULTS = exposeSection.parse({});
+
 /** The whole configuration file. */
 export const configSchema = z.strictObject({
   bgp: z.strictObject({
@@ -132,14 +226,20 @@ export const configSchema = z.strictObject({
     state_file: "/var/lib/vpnv4-agent/state.json",
   }).describe("Tenant VRF/table/RD/RT allocation."),
   tenants: z.strictObject({
-    sources: z.array(sourceSchema).min(1).describe("Where tenants come from."),
+    sources: z.array(sourceSchema).default([])
+      .describe("Where tenants come from (at least one unless only expose is used)."),
     policy: policy.default({
       allowed: ["0.0.0.0/0", "::/0"],
       deny: [],
       max_prefixes_per_tenant: 10000,
     })
       .describe("Which prefixes may be exported."),
+  }).default({
+    sources: [],
+    policy: { allowed: ["0.0.0.0/0", "::/0"], deny: [], max_prefixes_per_tenant: 10000 },
   }).describe("Tenant discovery and prefix policy."),
+  expose: exposeSection.default(EXPOSE_DEFAULTS)
+    .describe("Chassis-local host-route exposure (upstream ovn-bgp-agent parity)."),
   frr: z.strictObject({
     vtysh: z.string().min(1).default("/usr/bin/vtysh").describe("Path of vtysh."),
     pathspace: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).optional()
@@ -198,6 +298,13 @@ export const configSchema = z.strictObject({
     format: z.enum(["text", "json"]).default("text").describe("text or json lines."),
   }).default({ level: "info", format: "text" }).describe("Logging."),
 }).superRefine((cfg, ctx) => {
+  if (cfg.tenants.sources.length === 0 && !cfg.expose.enabled) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["tenants", "sources"],
+      message: "at least one tenant source is required unless expose.enabled is true",
+    });
+  }
   const seen = new Set<string>();
   cfg.bgp.peers.forEach((p, i) => {
     if (seen.has(p.address)) {
@@ -221,5 +328,7 @@ export type SourceConfig = z.output<typeof sourceSchema>;
 export type OvnSourceConfig = Extract<SourceConfig, { type: "ovn" }>;
 /** The `type: file` tenant source. */
 export type FileSourceConfig = Extract<SourceConfig, { type: "file" }>;
+/** The `expose` section. */
+export type ExposeConfig = Config["expose"];
 /** Prefix policy. */
 export type PolicyConfig = Config["tenants"]["policy"];
