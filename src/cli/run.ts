@@ -9,10 +9,10 @@ import { Vtysh } from "../frr/mod.ts";
 import { VERSION } from "./version.ts";
 import { createImportPlane, type ImportPlane } from "../import/mod.ts";
 import { ExitCode } from "./exit.ts";
+import { type RunConfigFlags, runConfigSource } from "./convert.ts";
 
 /** Flags of `run`. */
-export interface RunFlags {
-  config: string;
+export interface RunFlags extends RunConfigFlags {
   withdrawOnExit?: boolean;
   netns?: string;
 }
@@ -33,12 +33,42 @@ async function refreshPeers(agent: Agent): Promise<void> {
  * left in place on exit unless `--withdraw-on-exit`.
  */
 export async function runCommand(flags: RunFlags): Promise<number> {
+  const ref: { agent?: Agent } = {};
+  // Signal handlers first: a SIGTERM during a long startup must still end in a clean stop that
+  // leaves routes in place (not the default action, exit 143), and a SIGHUP is not lost.
+  const { promise: stopped, resolve } = Promise.withResolvers<string>();
+  let hupDuringStart = false;
+  const onStop = (signal: string) => () => resolve(signal);
+  const onHup = () => ref.agent ? void ref.agent.reload() : (hupDuringStart = true);
+  const listeners: Array<[Deno.Signal, () => void]> = [
+    ["SIGTERM", onStop("SIGTERM")],
+    ["SIGINT", onStop("SIGINT")],
+    ["SIGHUP", onHup],
+  ];
+  for (const [sig, fn] of listeners) Deno.addSignalListener(sig, fn);
+  const removeListeners = () => {
+    for (const [sig, fn] of listeners) Deno.removeSignalListener(sig, fn);
+  };
+  try {
+    return await runUntilStopped(flags, { ref, stopped, hupDuringStart: () => hupDuringStart });
+  } finally {
+    removeListeners();
+  }
+}
+
+interface RunState {
+  ref: { agent?: Agent };
+  stopped: Promise<string>;
+  hupDuringStart: () => boolean;
+}
+
+async function runUntilStopped(flags: RunFlags, state: RunState): Promise<number> {
   const log = getLogger("agent");
   const metrics = new AgentMetrics({ version: VERSION });
   let importPlane: ImportPlane | undefined;
-  const ref: { agent?: Agent } = {};
+  const { ref, stopped } = state;
   const agent = await Agent.start({
-    configPath: flags.config,
+    ...runConfigSource(flags),
     netns: flags.netns,
     extraPlanes: async (config) => {
       importPlane = await createImportPlane(config, {
@@ -52,8 +82,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       const failed = (run.outcome?.tenantErrors.size ?? 0) + (run.ok ? 0 : 1);
       if (!run.ok) metrics.recordApplyError(plane, Math.max(1, failed));
     },
+    onAllocationError: () => metrics.recordAllocationError(),
   });
   ref.agent = agent;
+  if (state.hupDuringStart()) void agent.reload();
   const imported = (tenant: string) => importPlane?.importedRoutes(tenant) ?? 0;
   metrics.setConfiguredPeers(agent.config.bgp.peers.map((p) => p.address));
   const abort = new AbortController();
@@ -75,15 +107,6 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }, Math.max(2, agent.config.reconcile.frr_check_s) * 1000);
   refreshPeers(agent).catch(() => {});
 
-  const { promise: stopped, resolve } = Promise.withResolvers<string>();
-  const onStop = (signal: string) => () => resolve(signal);
-  const onHup = () => void agent.reload();
-  const listeners: Array<[Deno.Signal, () => void]> = [
-    ["SIGTERM", onStop("SIGTERM")],
-    ["SIGINT", onStop("SIGINT")],
-    ["SIGHUP", onHup],
-  ];
-  for (const [sig, fn] of listeners) Deno.addSignalListener(sig, fn);
   const signal = await stopped;
   log.info("{signal}: stopping ({mode})", {
     signal,
@@ -93,6 +116,5 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   await agent.stop({ withdraw: flags.withdrawOnExit });
   abort.abort();
   await server.finished;
-  for (const [sig, fn] of listeners) Deno.removeSignalListener(sig, fn);
   return ExitCode.ok;
 }
