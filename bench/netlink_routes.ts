@@ -157,37 +157,25 @@ try {
   // 3. pyroute2, one request at a time (as the upstream agent does).
   let pyLine: string;
   try {
-    const pyAdd = Number(
-      await sh([
-        "ip",
-        "netns",
-        "exec",
-        ns,
-        PYTHON,
-        "-c",
-        PY,
-        "add",
-        String(NPY),
-        String(TABLE),
-        String(PROTO),
-      ]),
-    ) * 1000;
+    const py = async (op: "add" | "del") =>
+      Number(
+        await sh([
+          "ip",
+          "netns",
+          "exec",
+          ns,
+          PYTHON,
+          "-c",
+          PY,
+          op,
+          String(NPY),
+          String(TABLE),
+          String(PROTO),
+        ]),
+      ) * 1000;
+    const pyAdd = await py("add");
     await expectCount(ns, NPY, "pyroute2 install");
-    const pyDel = Number(
-      await sh([
-        "ip",
-        "netns",
-        "exec",
-        ns,
-        PYTHON,
-        "-c",
-        PY,
-        "del",
-        String(NPY),
-        String(TABLE),
-        String(PROTO),
-      ]),
-    ) * 1000;
+    const pyDel = await py("del");
     await expectCount(ns, 0, "pyroute2 delete");
     pyLine = `pyroute2 (one request at a time): install ${rate(NPY, pyAdd)}, delete ${
       rate(NPY, pyDel)
