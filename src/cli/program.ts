@@ -8,6 +8,7 @@ import { versionText } from "./version.ts";
 import { renderCommand } from "./render.ts";
 import { validateCommand } from "./validate.ts";
 import { runCommand } from "./run.ts";
+import { convertCommand } from "./convert.ts";
 import { DEFAULT_AGENT_URL, statusCommand } from "./status.ts";
 import { DEFAULT_HEALTH_URL, healthCommand } from "./health.ts";
 
@@ -37,11 +38,24 @@ export function buildProgram(write: (text: string) => void = (t) => console.log(
 
   program.command("run")
     .description("Run the agent: watch the sources, program the kernel and FRR, serve HTTP.")
-    .requiredOption("-c, --config <file>", "vpnv4-agent.yaml")
+    .option("-c, --config <file>", "vpnv4-agent.yaml")
+    .option("--upstream-config <file>", "convert an ovn-bgp-agent INI and run with it")
+    .option("--router-id <ipv4>", "with --upstream-config: router id when the INI has none")
     .option("--withdraw-on-exit", "on SIGTERM/SIGINT remove everything the agent owns")
     .option("--netns <name>", "program the kernel of this network namespace")
     .action(async (opts) => {
       exitCode = await runCommand(opts);
+    });
+
+  program.command("convert-config")
+    .description("Convert an upstream ovn-bgp-agent INI to vpnv4-agent.yaml (warnings on stderr).")
+    .requiredOption("--upstream-config <file>", "ovn-bgp-agent config, e.g. bgp-agent.conf")
+    .option("-o, --out <file>", "write the converted config here instead of stdout")
+    .option("--format <format>", "yaml or json", "yaml")
+    .option("--router-id <ipv4>", "BGP router id when the INI has no bgp_router_id")
+    .action(async (opts) => {
+      const text = await convertCommand(opts);
+      if (text) write(text);
     });
 
   program.command("status")

@@ -74,6 +74,7 @@ async function runUntilStopped(flags: RunFlags, state: RunState): Promise<number
       importPlane = await createImportPlane(config, {
         netns: flags.netns,
         onChange: () => void ref.agent?.reconciler.trigger({ full: false, planes: ["import"] }),
+        onOverflow: () => metrics.recordMonitorOverflow(),
       });
       return importPlane ? [importPlane] : [];
     },
