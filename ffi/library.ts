@@ -112,11 +112,16 @@ export function lastErrno(libs: NativeLibraries): number {
 
 /**
  * Turns a C return code into a value or an {@link FfiError}: negative results (and
- * null pointers) read errno and throw.
+ * null pointers) read errno and throw. This is the one place errno becomes an error;
+ * `detail` (e.g. the path) is appended to the message.
  */
-export function check<T extends number | bigint | Deno.PointerValue>(call: string, result: T): T {
+export function check<T extends number | bigint | Deno.PointerValue>(
+  call: string,
+  result: T,
+  options: { detail?: string } = {},
+): T {
   const failed = result === null || (typeof result === "number" && result < 0) ||
     (typeof result === "bigint" && result < 0n);
-  if (failed) throw new FfiError(call, lastErrno(loadNativeLibraries()));
+  if (failed) throw new FfiError(call, lastErrno(loadNativeLibraries()), options);
   return result;
 }

@@ -23,7 +23,10 @@ export const LIBMNL_SYMBOLS = {
   mnl_socket_close: { parameters: ["pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** libc (`libc.so.6`): socket calls (fallback transport) plus errno, poll and setns. */
+/**
+ * libc (`libc.so.6`): socket calls (fallback transport) plus errno, poll, setns and the
+ * open/read/close that read sysctls (Deno refuses /proc to anything short of --allow-all).
+ */
 export const LIBC_SYMBOLS = {
   // int socket(int domain, int type, int protocol);
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -51,6 +54,8 @@ export const LIBC_SYMBOLS = {
   setns: { parameters: ["i32", "i32"], result: "i32" },
   // int open(const char *pathname, int flags);
   open: { parameters: ["buffer", "i32"], result: "i32" },
+  // ssize_t read(int fd, void *buf, size_t count);  (sysctl files: small, never blocks)
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   // int eventfd(unsigned int initval, int flags);
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   // ssize_t write(int fd, const void *buf, size_t count);

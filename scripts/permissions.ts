@@ -22,11 +22,21 @@
  * - `src/allocate/`: the state file under /var/lib/vpnv4-agent (read, write, mkdir, rename).
  * - `src/frr/`: `vtysh` only → `--allow-run=/usr/bin/vtysh` (override with `vtysh`).
  *   vtysh itself is not sandboxed by Deno; it talks to FRR over /run/frr.
- * - runtime folder /run/vpnv4-agent (pid/lock, status socket if any).
+ * - runtime folder /run/vpnv4-agent: temporary files (the `vtysh -f` batches of `src/frr/` are
+ *   `Deno.makeTempFile`s, which land in `$TMPDIR`). The deploy units therefore set
+ *   `TMPDIR=/run/vpnv4-agent` ({@link productEnvironment}); without it the batches would go to
+ *   /tmp, which these flags do not grant. Deno reads TMPDIR itself, so it needs no --allow-env.
  * - environment: the agent's own variables plus what dependencies read at run time
  *   (`yaml` reads LOG_TOKENS and LOG_STREAM on every parse; without them parsing throws).
  * - `--allow-sys=hostname,osRelease`: node name for logs/metrics and the kernel release for
  *   "kernel without VRF/MPLS" messages; nothing else of `sys` is granted.
+ *
+ * Paths are fixed when the binary is built, not derived from the configuration: the config's
+ * `allocation.state_file`, tenants files and TLS files must lie inside these folders (the
+ * defaults do). Tests keep the same list and relocate each folder root to a temp dir
+ * ({@link PermissionOptions}); tests/ship/run_permissions_test.ts runs `main.ts run` that way
+ * against real FRR and ovsdb-server. FRR's vty sockets (/run/frr) are not granted: only vtysh,
+ * a separate process outside Deno's sandbox, connects to them.
  *
  * /proc and /sys: Deno (since 1.43) requires `--allow-all` for any file access under /proc,
  * /sys and /dev, whatever `--allow-read`/`--allow-write` say, so granting /proc/sys/net or
@@ -116,6 +126,17 @@ export function productPermissionFlags(options: PermissionOptions = {}): string[
     `--allow-env=${list(env)}`,
     `--allow-sys=${list(SYS_KINDS)}`,
   ];
+}
+
+/**
+ * Environment the product needs besides its flags: `TMPDIR` inside the runtime folder, so that
+ * temporary files stay within `--allow-write`. The systemd unit, the image and the DaemonSet set
+ * the same value.
+ */
+export function productEnvironment(
+  options: Pick<PermissionOptions, "runtimeDir"> = {},
+): Record<string, string> {
+  return { TMPDIR: options.runtimeDir ?? DEFAULT_PATHS.runtimeDir };
 }
 
 /** The flags with the default folders: what the shipped binary has baked in. */

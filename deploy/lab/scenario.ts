@@ -115,6 +115,33 @@ export interface LabOptions {
   write?: Writer;
   /** How long to wait for the export to converge (default 120000 ms). */
   convergeTimeoutMs?: number;
+  /** `reconcile.frr_check_s` of the agent (default: the agent's default). */
+  frrCheckS?: number;
+  /** GoBGP neighbor timers (`connect-retry`, `idle-hold-time-after-reset`), in seconds. */
+  gobgpTimers?: { connectRetryS?: number; idleHoldAfterResetS?: number };
+  /**
+   * Runs against the live lab after the assertions (and the withdraw phase), before teardown
+   * (e.g. the resilience cases of tests/e2e/resilience_test.ts). A throw fails the lab.
+   */
+  whileUp?: (lab: LiveLab) => Promise<void>;
+}
+
+/** The running lab handed to {@link LabOptions.whileUp}. */
+export interface LiveLab {
+  nb: OvnDbInstance;
+  frr: FrrInstance;
+  bgp: GobgpInstance;
+  /** The agent as the lab started it. */
+  agent: Daemon;
+  /** `ip` arguments that start the agent the same way (`ip netns exec … deno run … run`). */
+  agentArgs: string[];
+  configPath: string;
+  workDir: string;
+  allocations: Allocation[];
+  /** Tenant (and GoBGP VRF) names. */
+  vrfs: string[];
+  /** The lab's output lines. */
+  write: Writer;
 }
 
 function hostPrefix(ip: string): string {
@@ -126,7 +153,7 @@ export function tenantPrefixes(tenant: string): string[] {
   return TENANTS[tenant].pods.flatMap((p) => p.ips.map(hostPrefix));
 }
 
-function agentConfig(dir: string, nbRemote: string): string {
+function agentConfig(dir: string, nbRemote: string, frrCheckS?: number): string {
   return `# vpnv4-agent lab configuration (written by deploy/lab/scenario.ts)
 bgp:
   asn: ${LAB.nodeAsn}
@@ -155,7 +182,7 @@ import:
   router: ${LAB.router}
   nexthop_v4: 100.64.0.1
 reconcile:
-  debounce_ms: 100
+  debounce_ms: 100${frrCheckS ? `\n  frr_check_s: ${frrCheckS}` : ""}
 http:
   listen: ${LAB.httpListen}
 log:
@@ -172,7 +199,8 @@ async function netnsExists(name: string): Promise<boolean> {
   return out.stdout.split("\n").some((l) => l.split(" ")[0] === name);
 }
 
-async function snapshot(bgp: GobgpInstance, vrfs: string[]): Promise<GobgpSnapshot> {
+/** GoBGP's VPNv4/VPNv6 RIBs and the IPv4/IPv6 RIBs of `vrfs`. */
+export async function snapshot(bgp: GobgpInstance, vrfs: string[]): Promise<GobgpSnapshot> {
   const snap: GobgpSnapshot = {
     vpnv4: await bgp.rib("vpnv4"),
     vpnv6: await bgp.rib("vpnv6"),
@@ -263,7 +291,7 @@ function tail(text: string, lines: number): string {
  */
 export async function runLabScenario(options: LabOptions = {}): Promise<LabResult> {
   const write = options.write ?? ((l: string) => console.log(l));
-  const rep = new Reporter(write, options.withdraw ? 11 : 9);
+  const rep = new Reporter(write, (options.withdraw ? 11 : 9) + (options.whileUp ? 1 : 0));
   const result: LabResult = { ok: false, failures: [], allocations: [], timingsMs: {} };
   const cleanups: Array<[string, () => Promise<unknown>]> = [];
   const t0 = performance.now();
@@ -271,6 +299,7 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
   let frr: FrrInstance | undefined;
   let bgp: GobgpInstance | undefined;
   let agent: Daemon | undefined;
+  let agentArgs: string[] = [];
   let workDir = "";
   const vrfNames = Object.keys(TENANTS);
   const deno = Deno.execPath();
@@ -378,7 +407,7 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
       "agent config (ovn source, prefix_mode host, vrf_mode device, mpls auto) + validate",
       async () => {
         const path = `${workDir}/vpnv4-agent.yaml`;
-        await Deno.writeTextFile(path, agentConfig(workDir, nb!.unixRemote));
+        await Deno.writeTextFile(path, agentConfig(workDir, nb!.unixRemote, options.frrCheckS));
         rep.evidence(path, await Deno.readTextFile(path));
         const main = `${REPO_ROOT}/main.ts`;
         const json = await runOk(deno, ["run", "-A", main, "validate", "--config", path, "--json"]);
@@ -411,7 +440,18 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
             },
             neighbors: [{
               config: { "neighbor-address": LAB.nodeAddress, "peer-as": LAB.nodeAsn },
-              timers: { config: { "hold-time": 9, "keepalive-interval": 3 } },
+              timers: {
+                config: {
+                  "hold-time": 9,
+                  "keepalive-interval": 3,
+                  ...(options.gobgpTimers?.connectRetryS !== undefined
+                    ? { "connect-retry": options.gobgpTimers.connectRetryS }
+                    : {}),
+                  ...(options.gobgpTimers?.idleHoldAfterResetS !== undefined
+                    ? { "idle-hold-time-after-reset": options.gobgpTimers.idleHoldAfterResetS }
+                    : {}),
+                },
+              },
               "afi-safis": [
                 { config: { "afi-safi-name": "l3vpn-ipv4-unicast" } },
                 { config: { "afi-safi-name": "l3vpn-ipv6-unicast" } },
@@ -457,7 +497,8 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
     await rep.step(`vpnv4-agent run (ip netns exec ${LAB.nodeNetns})`, async () => {
       const args = ["run", "-A", `${REPO_ROOT}/main.ts`, "run", "--config", configPath];
       rep.info(`   ip netns exec ${LAB.nodeNetns} deno ${args.join(" ")}`);
-      const d = new Daemon("vpnv4-agent", "ip", nodeExec([deno, ...args]));
+      agentArgs = nodeExec([deno, ...args]);
+      const d = new Daemon("vpnv4-agent", "ip", agentArgs);
       agent = d;
       cleanups.push(["vpnv4-agent", () => d.stop(10_000)]);
       await waitFor(async () => {
@@ -644,6 +685,22 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
           await ip(["-n", LAB.nodeNetns, "-br", "link", "show", "type", "vrf"]),
         );
       });
+    }
+    if (options.whileUp) {
+      const hook = options.whileUp;
+      await rep.step("while up: the caller's cases against the live lab", () =>
+        hook({
+          nb: nb!,
+          frr: frr!,
+          bgp: bgp!,
+          agent: agent!,
+          agentArgs,
+          configPath,
+          workDir,
+          allocations: result.allocations,
+          vrfs: vrfNames,
+          write,
+        }));
     }
     result.ok = true;
   } catch (e) {

@@ -20,6 +20,7 @@ import { type PlaneObserver, Reconciler } from "./reconciler.ts";
 import { describeError } from "../errors/mod.ts";
 import { KernelPlaneAdapter } from "./kernel_plane.ts";
 import { FrrPlaneAdapter } from "./frr_plane.ts";
+import { ExposePlane } from "./expose_plane.ts";
 
 const log = getLogger("agent");
 const MAX_REJECTED = 200;
@@ -28,12 +29,16 @@ const MAX_REJECTED = 200;
 export interface AgentOptions {
   /** Path of vpnv4-agent.yaml (re-read on SIGHUP / {@link Agent.reload}). */
   configPath: string;
+  /** Reads configPath instead of {@link loadAgentConfig} (run --upstream-config: an INI). */
+  loadConfig?: (path: string) => Promise<Config>;
   /** Manage this network namespace's kernel state instead of our own (tests, lab). */
   netns?: string;
   /** Extra planes after kernel and FRR (the return path). */
   extraPlanes?: (config: Config) => Plane[] | Promise<Plane[]>;
   /** Observer of plane runs (metrics). */
   onPlaneRun?: PlaneObserver;
+  /** Called when allocating or saving the state file failed (metrics). */
+  onAllocationError?: (error: unknown) => void;
   /** Replace the kernel plane (tests without netlink). */
   kernelPlane?: Plane;
 }
@@ -78,6 +83,7 @@ export class Agent {
       allocator,
       planes,
       onPlaneRun: options.onPlaneRun,
+      onAllocationError: options.onAllocationError,
     });
   }
 
@@ -86,7 +92,7 @@ export class Agent {
    * and plane errors such as MPLS `require` failing (exit 1).
    */
   static async start(options: AgentOptions): Promise<Agent> {
-    const config = await loadAgentConfig(options.configPath);
+    const config = await (options.loadConfig ?? loadAgentConfig)(options.configPath);
     await setupLogging(config.log);
     const allocator = await Allocator.open({ config });
     const planes: Plane[] = [];
@@ -96,6 +102,9 @@ export class Agent {
       );
       planes.push(new FrrPlaneAdapter());
       planes.push(...await options.extraPlanes?.(config) ?? []);
+      if (config.expose.enabled) {
+        planes.push(await ExposePlane.open(config, { netns: options.netns }));
+      }
     } catch (e) {
       for (const p of planes) await p.close();
       throw e;
@@ -144,6 +153,8 @@ export class Agent {
         },
       });
     }
+    // Expose mode without tenant sources: an empty tenant set starts the reconcile loop.
+    if (this.#sources.length === 0) this.#merge();
   }
 
   #merge(changed?: ReadonlySet<string>): void {
@@ -172,14 +183,19 @@ export class Agent {
       this.#reconciler.trigger({ full: true });
     }, r.interval_s * 1000));
     this.#timers.push(setInterval(() => {
-      this.#reconciler.trigger({ full: false, planes: ["frr"] });
+      this.#reconciler.trigger({
+        full: false,
+        planes: this.#config.expose.enabled ? ["frr", "expose"] : ["frr"],
+      });
     }, r.frr_check_s * 1000));
   }
 
   /** Re-reads the configuration (SIGHUP); an invalid one is logged and the old one kept. */
   async reload(): Promise<boolean> {
     try {
-      const config = await loadAgentConfig(this.#options.configPath);
+      const config = await (this.#options.loadConfig ?? loadAgentConfig)(
+        this.#options.configPath,
+      );
       this.#config = config;
       await setupLogging(config.log);
       this.#reconciler.setConfig(config);

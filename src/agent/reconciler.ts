@@ -28,6 +28,8 @@ export interface ReconcilerOptions {
   allocator: Allocator;
   planes: Plane[];
   onPlaneRun?: PlaneObserver;
+  /** Called when a round is abandoned because allocating or saving the state file failed. */
+  onAllocationError?: (error: unknown) => void;
 }
 
 interface PlaneState {
@@ -51,6 +53,7 @@ export class Reconciler {
   readonly #allocator: Allocator;
   readonly #planes: Plane[];
   readonly #onPlaneRun?: PlaneObserver;
+  readonly #onAllocationError?: (error: unknown) => void;
   #tenants: TenantSet = { tenants: new Map(), rejected: [] };
   #haveTenants = false;
   #desired?: Desired;
@@ -58,6 +61,7 @@ export class Reconciler {
   readonly #tenantErrors = new Map<string, Partial<Record<PlaneName, string>>>();
   readonly #lastApply = new Map<string, string>();
   #allocationError?: string;
+  #allocationFailed = false;
   #pending?: Trigger;
   #running?: Promise<void>;
   #debounce?: ReturnType<typeof setTimeout>;
@@ -70,6 +74,7 @@ export class Reconciler {
     this.#allocator = options.allocator;
     this.#planes = options.planes;
     this.#onPlaneRun = options.onPlaneRun;
+    this.#onAllocationError = options.onAllocationError;
     for (const p of options.planes) this.#planeState.set(p.name, { ok: false, failures: 0 });
   }
 
@@ -194,9 +199,15 @@ export class Reconciler {
     } catch (e) {
       this.#allocationError = describeError(e);
       log.error("allocation failed, nothing applied: {error}", { error: this.#allocationError });
+      this.#onAllocationError?.(e);
+      this.#allocationFailed = true;
       this.#scheduleRetry(Date.now() + this.#config.reconcile.max_backoff_s * 1000);
       return;
     }
+    // Rounds abandoned by an allocation failure dropped their changed-tenant hints (the retry
+    // carries none): the first round that allocates again looks at everything.
+    if (this.#allocationFailed) t = { full: true, changed: t.changed };
+    this.#allocationFailed = false;
     this.#desired = desired;
     const now = Date.now();
     for (const plane of this.#planes) {

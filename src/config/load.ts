@@ -107,7 +107,14 @@ export function parseWithSchema<S extends z.ZodType>(
       })),
     );
   }
-  const data = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (cause) {
+    // Unresolved aliases and alias bombs surface here, not in doc.errors.
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new ConfigError(options.file, [{ path: "", message: `YAML: ${message}` }], { cause });
+  }
   const result = schema.safeParse(data ?? {});
   if (result.success) return result.data;
   const issues: ConfigIssue[] = [];

@@ -14,7 +14,11 @@ export function errorChain(error: unknown, options: { limit?: number } = {}): st
   return out;
 }
 
-/** The chain on one line, `outer: cause: root cause` (for logs and status). */
+/**
+ * The chain on one line, `outer: cause: root cause` (for logs and status). A cause whose text
+ * the outer message already ends with (`cannot write: ${cause.message}`) is not repeated.
+ */
 export function describeError(error: unknown): string {
-  return errorChain(error).join(": ");
+  const chain = errorChain(error);
+  return chain.filter((m, i) => i === 0 || !chain[i - 1].endsWith(m)).join(": ");
 }

@@ -22,6 +22,7 @@ interface MutableBlock {
   end?: string;
 }
 
+const LINE_END = /[\r\n]/g;
 const CLOSERS = new Set(["exit", "exit-vrf", "end"]);
 const PREAMBLE = new Set(["Building configuration...", "Current configuration:"]);
 
@@ -39,8 +40,9 @@ function splitIndent(raw: string): [number, string] {
 }
 
 /**
- * Splits configuration text into blocks. Comment and separator lines (`!`, `#`), blank lines,
- * vtysh's preamble and `end` are dropped; runs of spaces inside a line are kept as they are.
+ * Splits configuration text into blocks (lines end at LF, CR or CRLF). Comment and separator
+ * lines (`!`, `#`), blank lines, vtysh's preamble and `end` are dropped; runs of spaces inside
+ * a line are kept as they are.
  */
 export function parseRunningConfig(text: string): ConfigBlock[] {
   const blocks: MutableBlock[] = [];
@@ -49,8 +51,10 @@ export function parseRunningConfig(text: string): ConfigBlock[] {
   let section: MutableSection | undefined;
   let pos = 0;
   while (pos <= text.length) {
-    let next = text.indexOf("\n", pos);
-    if (next < 0) next = text.length;
+    // A line ends at LF, CR or CRLF: a CR is never left inside a line (it would end a
+    // command early when the line is sent back to vtysh).
+    LINE_END.lastIndex = pos;
+    const next = LINE_END.exec(text)?.index ?? text.length;
     const raw = text.slice(pos, next);
     pos = next + 1;
     const [indent, content] = splitIndent(raw);

@@ -83,6 +83,13 @@ export interface VtyshResult {
 export interface ApplyLinesOptions {
   /** Failing lines this predicate accepts are logged instead of thrown. */
   tolerate?: (error: VtyshLineError) => boolean;
+  /**
+   * Send the batch to this daemon only (`vtysh -d DAEMON`), e.g. `bgpd`: vtysh then neither
+   * connects to nor commits in the other daemons (prefix-lists and route-maps otherwise go to
+   * zebra too, whose configuration commit costs as much as bgpd's). vtysh fails when that
+   * daemon is not running, instead of silently skipping its lines.
+   */
+  daemon?: string;
 }
 
 async function readAll(
@@ -259,8 +266,9 @@ export class Vtysh {
     try {
       await Deno.chmod(file, 0o600);
       await Deno.writeTextFile(file, lines.join("\n") + "\n");
-      const r = await this.run(["-f", file]);
-      const command = [this.#settings.vtysh, ...this.baseArgs, "-f", file];
+      const args = [...(options.daemon ? ["-d", options.daemon] : []), "-f", file];
+      const r = await this.run(args);
+      const command = [this.#settings.vtysh, ...this.baseArgs, ...args];
       const errors = parseVtyshLineErrors(r.stderr, lines);
       const fatal = errors.filter((e) => !(options.tolerate?.(e) ?? false));
       for (const e of errors) {

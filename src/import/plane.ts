@@ -31,6 +31,8 @@ export interface ImportPlaneOptions {
   onChange?: () => void;
   /** Quiet time before {@link ImportPlaneOptions.onChange} fires (default 200 ms). */
   debounceMs?: number;
+  /** Called when the route monitor lost events (ENOBUFS / overrun), before the resync. */
+  onOverflow?: () => void;
 }
 
 /** Where the plane's NB connection comes from. */
@@ -75,6 +77,9 @@ export class ImportPlane implements Plane {
   #monitor?: NetlinkMonitor;
   #monitorLoop?: Promise<void>;
   #monitorError?: string;
+  #overflows = 0;
+  #lastOverflow?: string;
+  #resyncPending = false;
   #timer?: ReturnType<typeof setTimeout>;
   #closed = false;
 
@@ -131,7 +136,18 @@ export class ImportPlane implements Plane {
       try {
         for await (const ev of monitor) {
           if (ev.kind === "overflow") {
-            log.debug("route monitor lost events, resyncing");
+            this.#overflows++;
+            this.#lastOverflow = new Date().toISOString();
+            if (!this.#resyncPending) {
+              this.#resyncPending = true;
+              log.warning(
+                "route monitor lost events (receive buffer overrun, ENOBUFS): resyncing the " +
+                  "return path from a fresh dump",
+              );
+            }
+            try {
+              this.#options.onOverflow?.();
+            } catch { /* metrics only */ }
             this.#changed();
           } else if (
             ev.kind === "route" && this.#tables.has(ev.route.table) &&
@@ -174,6 +190,12 @@ export class ImportPlane implements Plane {
     const warnings: string[] = [];
     if (!this.#client.connected) warnings.push("not connected to OVN NB");
     if (this.#monitorError) warnings.push(this.#monitorError);
+    if (this.#overflows > 0) {
+      warnings.push(
+        `route monitor lost events ${this.#overflows} time(s), last at ${this.#lastOverflow}; ` +
+          (this.#resyncPending ? "resync pending" : "resynced"),
+      );
+    }
     for (const f of this.#warnedFamilies) {
       warnings.push(`IPv${f} imports skipped: import.nexthop_v${f} is not set`);
     }
@@ -189,6 +211,8 @@ export class ImportPlane implements Plane {
     const cfg = desired.config.import;
     this.#protocols = cfg.protocols;
     await this.#connect();
+    const resync = this.#resyncPending;
+    this.#resyncPending = false;
     const errors = new Map<string, string>();
     const imports: TenantImport[] = [];
     const failed = new Set<string>();
@@ -258,6 +282,7 @@ export class ImportPlane implements Plane {
     }
     this.#imported = imported;
     this.#lastError = diff.routerError;
+    if (resync) log.info("return path resynced after lost route monitor events");
     return {
       tenantErrors: errors,
       counts: {

@@ -42,6 +42,23 @@ const EEXIST = 17;
 const EOPNOTSUPP = 95;
 const ESRCH = 3;
 
+/**
+ * Environment variable: receive buffer (bytes) of route monitors instead of the 8 MiB default.
+ * A fault-injection knob (tests shrink it to provoke ENOBUFS); ignored unless readable.
+ */
+export const MONITOR_RCVBUF_ENV = "VPNV4_NETLINK_MONITOR_RCVBUF";
+
+function monitorRcvbuf(): number | undefined {
+  try {
+    const perm = Deno.permissions.querySync({ name: "env", variable: MONITOR_RCVBUF_ENV });
+    if (perm.state !== "granted") return undefined;
+    const n = Number(Deno.env.get(MONITOR_RCVBUF_ENV) ?? "");
+    return Number.isInteger(n) && n >= 4096 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Options of {@link KernelPlane.open}. */
 export interface KernelPlaneOptions extends TransportOptions {
   /** rtm_protocol of the agent's routes (default 245). */
@@ -359,12 +376,14 @@ export class KernelPlane {
 
   /**
    * Opens a route monitor on the same network namespace (IPv4 and IPv6 route groups
-   * unless `groups` says otherwise). Iterate it; `overflow` events mean: resync.
+   * unless `groups` says otherwise). Iterate it; `overflow` events mean: resync. The receive
+   * buffer is `options.rcvbuf`, else `VPNV4_NETLINK_MONITOR_RCVBUF`, else 8 MiB.
    */
   monitorRoutes(options: MonitorOptions = {}): NetlinkMonitor {
     return NetlinkMonitor.open({
       netns: this.#netns,
       groups: [RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE],
+      rcvbuf: monitorRcvbuf(),
       ...options,
     });
   }

@@ -98,6 +98,8 @@ export class AgentMetrics {
   readonly #tenants: Gauge;
   readonly #prefixes: Gauge<"family">;
   readonly #applyErrors: Counter<"plane">;
+  readonly #allocationErrors: Counter;
+  readonly #monitorOverflows: Counter;
   readonly #ovsdbReconnects: Counter;
   readonly #netlinkOps: Counter<"op" | "result">;
   readonly #peerUp: Gauge<"peer">;
@@ -142,6 +144,17 @@ export class AgentMetrics {
       name: `${p}apply_errors_total`,
       help: "Errors applying desired state, per plane.",
       labelNames: ["plane"] as const,
+      registers,
+    });
+    this.#allocationErrors = new Counter({
+      name: `${p}allocation_errors_total`,
+      help: "Reconcile rounds abandoned (nothing applied) because allocating or writing the " +
+        "state file failed.",
+      registers,
+    });
+    this.#monitorOverflows = new Counter({
+      name: `${p}netlink_monitor_overflows_total`,
+      help: "Times the netlink route monitor lost events (ENOBUFS) and the state was re-dumped.",
       registers,
     });
     this.#ovsdbReconnects = new Counter({
@@ -222,6 +235,16 @@ export class AgentMetrics {
   /** Counts apply errors of `plane` (default 1). */
   recordApplyError(plane: PlaneName, count = 1): void {
     this.#applyErrors.inc({ plane }, count);
+  }
+
+  /** Counts one reconcile round abandoned because allocation or the state file write failed. */
+  recordAllocationError(): void {
+    this.#allocationErrors.inc();
+  }
+
+  /** Counts one loss of route monitor events (ENOBUFS), each followed by a resync. */
+  recordMonitorOverflow(): void {
+    this.#monitorOverflows.inc();
   }
 
   /** Counts one OVSDB reconnection. */

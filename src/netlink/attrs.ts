@@ -23,6 +23,9 @@ export function parseAttrs(
   const out: AttrMap = new Map();
   const end = range.end ?? bytes.length;
   let off = range.start ?? 0;
+  if (off < 0 || end > bytes.length || off > end) {
+    throw new RangeError(`netlink attributes: range ${off}..${end} outside ${bytes.length} bytes`);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   while (off + 4 <= end) {
     const len = view.getUint16(off, true);

@@ -95,8 +95,11 @@ export function decodeAck(message: NetlinkMessage): NetlinkAck {
   let extackOffset: number | undefined;
   let missingAttr: number | undefined;
   if (message.flags & NLM_F_ACK_TLVS) {
-    const tlvStart = message.flags & NLM_F_CAPPED ? 4 + NLMSG_HDRLEN : 4 + nlAlign(request.length);
-    if (tlvStart < p.length) {
+    // The echoed request is its header only when capped, else all of it (request.length is
+    // the peer's u32: align it arithmetically, nlAlign's 32-bit math would wrap negative).
+    const echoed = message.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : request.length;
+    const tlvStart = 4 + Math.ceil(echoed / 4) * 4;
+    if (echoed >= NLMSG_HDRLEN && tlvStart < p.length) {
       const attrs = parseAttrs(p, { start: tlvStart });
       extack = attrString(attrs.get(NLMSGERR_ATTR_MSG));
       extackOffset = attrU32(attrs.get(NLMSGERR_ATTR_OFFS));

@@ -310,6 +310,9 @@ export function decodeRoute(message: NetlinkMessage): RouteMessage {
   let label: number | undefined;
   if (fam) {
     const size = fam === 4 ? 4 : 16;
+    if (p[1] > size * 8) {
+      throw new RangeError(`rtmsg dst_len ${p[1]} is longer than IPv${fam} allows`);
+    }
     const bytes = new Uint8Array(size);
     if (dstBytes) bytes.set(dstBytes.subarray(0, size));
     dst = { family: fam, bytes, length: p[1] };
@@ -321,7 +324,16 @@ export function decodeRoute(message: NetlinkMessage): RouteMessage {
   let via: IpAddress | undefined;
   if (viaBytes && viaBytes.length >= 2) {
     const vf = toFamily(attrU16(viaBytes)!);
-    if (vf) via = { family: vf, bytes: viaBytes.slice(2, 2 + (vf === 4 ? 4 : 16)) };
+    if (vf) {
+      const size = vf === 4 ? 4 : 16;
+      if (viaBytes.length < 2 + size) {
+        throw new RangeError(`RTA_VIA of ${viaBytes.length} bytes for IPv${vf}`);
+      }
+      via = { family: vf, bytes: viaBytes.slice(2, 2 + size) };
+    }
+  }
+  if (gw && fam && gw.length !== (fam === 4 ? 4 : 16)) {
+    throw new RangeError(`RTA_GATEWAY of ${gw.length} bytes for IPv${fam}`);
   }
   const newdst = attrs.get(RTA_NEWDST);
   let mplsEncap: number[] | undefined;
@@ -390,8 +402,11 @@ export function scanRoute(message: NetlinkMessage, out: RouteScan): RouteScan {
       throw new RangeError(`route attribute ${type} at offset ${off}: bad length ${len}`);
     }
     if (type === RTA_DST) out.dst = p.subarray(off + 4, off + len);
-    else if (type === RTA_TABLE && len >= 8) {
-      out.table = (p[off + 4] | (p[off + 5] << 8) | (p[off + 6] << 16) | (p[off + 7] << 24)) >>> 0;
+    else if (type === RTA_TABLE) {
+      // As decodeRoute: the last RTA_TABLE wins, one too short to hold a u32 means rtm_table.
+      out.table = len >= 8
+        ? (p[off + 4] | (p[off + 5] << 8) | (p[off + 6] << 16) | (p[off + 7] << 24)) >>> 0
+        : p[4];
     }
     off += (len + 3) & ~3;
   }

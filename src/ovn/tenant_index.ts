@@ -198,7 +198,10 @@ export class TenantIndex {
     const cidrs = ids.get("neutron:cidrs");
     const addrs = row.addresses;
     const parsed = parsePortAddresses({
-      addresses: Array.isArray(addrs) ? addrs as string[] : [],
+      // The cache decodes atoms without checking them against the column type.
+      addresses: Array.isArray(addrs)
+        ? addrs.filter((a): a is string => typeof a === "string")
+        : [],
       dynamic_addresses: typeof row.dynamic_addresses === "string"
         ? row.dynamic_addresses
         : undefined,
@@ -247,7 +250,8 @@ export class TenantIndex {
     } else {
       this.#ports.delete(uuid);
     }
-    if (prev) {
+    // A port without prefixes holds no counts (its tenant may have none left at all).
+    if (prev && prev.prefixes.length > 0) {
       const counts = this.#tenantPrefixes.get(prev.tenant)!;
       for (const p of prev.prefixes) {
         const c = counts.get(p)! - 1;

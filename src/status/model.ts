@@ -17,7 +17,7 @@ export interface SourceStatus {
 }
 
 /** The planes the reconcile loop drives. */
-export type PlaneName = "kernel" | "frr" | "import";
+export type PlaneName = "kernel" | "frr" | "import" | "expose";
 
 /** One plane's state. */
 export interface PlaneStatus {

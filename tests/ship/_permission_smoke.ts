@@ -10,6 +10,8 @@ import { loadConfig } from "../../src/config/mod.ts";
 import { Allocator } from "../../src/allocate/mod.ts";
 import { getLogger, setupLogging } from "../../src/log/mod.ts";
 import { AGENT_ENV_VARS } from "../../scripts/permissions.ts";
+import { checkMpls } from "../../src/kernel/mod.ts";
+import { readKernelFile } from "../../ffi/mod.ts";
 
 const report: Record<string, unknown> = {};
 await setupLogging({ level: "warning", format: "json" });
@@ -51,4 +53,7 @@ try {
 } catch (e) {
   report.etc = (e as Error).name;
 }
+// Sysctls through libc (FFI), as the product reads them.
+report.ipForward = readKernelFile("/proc/sys/net/ipv4/ip_forward").trim();
+report.mpls = await checkMpls("auto");
 console.log(JSON.stringify(report));

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
 import { dirname } from "node:path";
-import { AGENT_ENV_VARS, DEFAULT_PATHS } from "../../scripts/permissions.ts";
+import { AGENT_ENV_VARS, DEFAULT_PATHS, productEnvironment } from "../../scripts/permissions.ts";
 import {
   configDefaults,
   dockerStages,
@@ -106,10 +106,13 @@ Deno.test("Dockerfile: HEALTHCHECK runs the binary's health command on the defau
 });
 
 Deno.test("Dockerfile: environment, labels and vtysh", () => {
-  const env = only(final, "ENV").args;
-  const [name, value] = env.split("=");
-  assert(AGENT_ENV_VARS.includes(name), `${name} is an allowed env var`);
-  assertEquals(value, "/usr/lib/vpnv4-agent/libmnl.so.0");
+  const env = new Map(
+    only(final, "ENV").args.split(" ").map((kv) => kv.split("=", 2) as [string, string]),
+  );
+  assertEquals(env.get("VPNV4_LIBMNL_PATH"), "/usr/lib/vpnv4-agent/libmnl.so.0");
+  assert(AGENT_ENV_VARS.includes("VPNV4_LIBMNL_PATH"));
+  assertEquals(Object.fromEntries([...env].filter(([k]) => k === "TMPDIR")), productEnvironment());
+  assertEquals([...env.keys()].sort(), ["TMPDIR", "VPNV4_LIBMNL_PATH"]);
   const labels = only(final, "LABEL").args;
   for (const key of ["title", "description", "version", "revision", "source", "base.name"]) {
     assertStringIncludes(labels, `org.opencontainers.image.${key}=`);

@@ -3,7 +3,11 @@ import { dirname } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { configSchema, parseWithSchema } from "../../src/config/mod.ts";
 import { validateAllocationConfig } from "../../src/allocate/mod.ts";
-import { DEFAULT_PATHS, productPermissionFlags } from "../../scripts/permissions.ts";
+import {
+  DEFAULT_PATHS,
+  productEnvironment,
+  productPermissionFlags,
+} from "../../scripts/permissions.ts";
 import { configDefaults, hasCommand, listenPort, repoPath, runCommand } from "./_support.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -99,6 +103,12 @@ Deno.test("k3s DaemonSet: host folders, and the permissions cover every mount", 
     if (!m.readOnly) assert(list("write").includes(path), `${path} writable`);
   }
   assertEquals(list("run"), [config.frr.vtysh]);
+  // The product environment: TMPDIR in the writable runtime folder (an emptyDir here).
+  assertEquals(
+    Object.fromEntries(agent.env.map((e: Obj) => [e.name, e.value])),
+    productEnvironment(),
+  );
+  assert(volumes.get(mounts.get(DEFAULT_PATHS.runtimeDir).name).emptyDir, "runtime is emptyDir");
 });
 
 Deno.test("k3s FRR sidecar overlay: shares /run/frr, agent untouched", async () => {

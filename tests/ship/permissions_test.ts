@@ -1,4 +1,10 @@
-import { assert, assertEquals, assertThrows } from "../support/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+  assertThrows,
+} from "../support/assert.ts";
 import { join } from "node:path";
 import {
   AGENT_ENV_VARS,
@@ -142,6 +148,12 @@ Deno.test("permissions: the CLI and its libraries run under exactly these flags"
     // scripts/permissions.ts.
     assertEquals(report.proc, "NotCapable");
     assertEquals(report.sys, "NotCapable");
+    // …and libc does: the sysctl value, and checkMpls judging the kernel, not the sandbox.
+    assertMatch(report.ipForward, /^[01]$/);
+    const mpls = await Deno.stat("/proc/sys/net/mpls").then(() => true, () => false);
+    assertEquals(report.mpls.ready, mpls && Number(report.mpls.platformLabels) > 0);
+    if (!mpls) assertStringIncludes(report.mpls.reason, "/proc/sys/net/mpls does not exist");
+    else if (!report.mpls.ready) assertStringIncludes(report.mpls.reason, "platform_labels is");
     assertEquals((await Deno.stat(join(dir, "state", "state.json"))).mode! & 0o777, 0o600);
   } finally {
     await Deno.remove(dir, { recursive: true });

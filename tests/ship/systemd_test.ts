@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { basename, dirname, join } from "node:path";
-import { DEFAULT_PATHS } from "../../scripts/permissions.ts";
+import { DEFAULT_PATHS, productEnvironment } from "../../scripts/permissions.ts";
 import { configDefaults, hasCommand, parseUnit, repoPath, runCommand } from "./_support.ts";
 
 const unitPath = repoPath("deploy/systemd/vpnv4-agent.service");
@@ -43,6 +43,11 @@ Deno.test("systemd unit: folders and ExecStart match the config defaults", () =>
   const exec = one("Service", "ExecStart").split(" ");
   assertEquals(exec.slice(0, 3), ["/usr/local/bin/vpnv4-agent", "run", "--config"]);
   assertEquals(dirname(exec[3]), DEFAULT_PATHS.configDir);
+  // The product environment (TMPDIR inside the writable runtime folder).
+  const env = Object.fromEntries(
+    get("Service", "Environment").flatMap((e) => e.split(/\s+/)).map((kv) => kv.split("=", 2)),
+  );
+  assertEquals(env, productEnvironment());
 });
 
 const analyze = await hasCommand("systemd-analyze");

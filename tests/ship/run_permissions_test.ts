@@ -1,0 +1,209 @@
+/**
+ * `main.ts run` under exactly the product permission flags (never --allow-all): inside a fresh
+ * netns (`kernel.vrf_mode: table`, this kernel has no VRF), against real FRR running in that netns
+ * and a real ovsdb-server holding the OVN NB schema. Any permission the shipped binary lacks
+ * (a file outside the granted folders, /proc through Deno, a second executable, an env var)
+ * makes the agent fail here.
+ *
+ * The flags are productPermissionFlags() with each folder root moved to a temp dir (config,
+ * state, runtime, the OVSDB socket folder); vtysh stays /usr/bin/vtysh. The environment is the
+ * product environment (TMPDIR in the runtime folder) and nothing else but PATH.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
+import { ip, isRoot, withNetns } from "../support/netns.ts";
+import { startFrr } from "../support/frr.ts";
+import { startOvnDb } from "../support/ovn_nb.ts";
+import { shortId, waitFor } from "../support/proc.ts";
+import {
+  layoutFlags,
+  makeLayout,
+  nsGet,
+  PERMISSION_DENIED,
+  removeLayout,
+  spawnAgent,
+  stopAgent,
+  writeConfigFile,
+} from "./_agent.ts";
+
+const NS_KEY = "k8s.ovn.org/namespace";
+
+/** The agent's routes (protocol 245) of the namespace, one normalized line each. */
+async function agentRoutes(ns: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const family of ["-4", "-6"]) {
+    const text = await ip(ns, family, "route", "show", "table", "all", "proto", "245");
+    for (const line of text.split("\n")) if (line.trim()) out.push(line.replace(/\s+/g, " "));
+  }
+  return out;
+}
+
+Deno.test({
+  name: "ship: `run` under exactly the product flags against real FRR and OVSDB, then SIGTERM",
+  ignore: !isRoot,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withNetns(async (ns) => {
+      const frr = await startFrr({ name: `p${shortId(6)}`, netns: ns, bgpPort: 0 });
+      const nb = await startOvnDb();
+      const layout = await makeLayout("vpnv4-runperm-");
+      try {
+        await nb.nbctl([
+          "ls-add",
+          "sw0",
+          "--",
+          "lsp-add",
+          "sw0",
+          "pod1",
+          "--",
+          "lsp-set-addresses",
+          "pod1",
+          "0a:00:00:00:00:01 10.244.7.5",
+          "--",
+          "set",
+          "logical_switch_port",
+          "pod1",
+          `external_ids:"${NS_KEY}"=ovn-demo`,
+        ]);
+        await writeConfigFile(
+          layout.tenants,
+          "tenants:\n  - name: file-demo\n    prefixes: [10.245.0.0/24, fd00:10:245::/64]\n",
+        );
+        await writeConfigFile(
+          layout.config,
+          `bgp:
+  asn: 65000
+  router_id: 192.0.2.1
+  peers:
+    - address: 192.0.2.254
+      remote_asn: 65001
+      description: fortigate
+tenants:
+  sources:
+    - type: ovn
+      connection: unix:${nb.socketPath}
+      prefix_mode: host
+      debounce_ms: 50
+    - type: file
+      path: ${layout.tenants}
+  policy:
+    allowed: [10.0.0.0/8, fd00::/8]
+allocation:
+  state_file: ${layout.stateFile}
+  table_range: { min: 2000, max: 2999 }
+frr:
+  pathspace: ${frr.name}
+kernel:
+  vrf_mode: table
+  mpls: auto
+reconcile:
+  debounce_ms: 50
+  frr_check_s: 1
+http:
+  listen: 127.0.0.1:9183
+log:
+  level: debug
+  format: json
+`,
+        );
+        const flags = layoutFlags(layout, { ovsdbSocketDirs: [nb.dir] });
+        assert(!flags.includes("--allow-all") && !flags.includes("-A"));
+        const agent = spawnAgent(["run", "--config", layout.config], {
+          netns: ns,
+          flags,
+          runtimeDir: layout.runtimeDir,
+        });
+        try {
+          const tail = () => agent.output().slice(-3000);
+          await waitFor(
+            async () => (await nsGet(ns, "http://127.0.0.1:9183/readyz")).status === 200,
+            {
+              timeoutMs: 60_000,
+              describe: () => `never ready; agent output:\n${tail()}`,
+            },
+          );
+          await waitFor(async () => {
+            const routes = await agentRoutes(ns);
+            return routes.some((r) => r.includes("10.244.7.5 ")) &&
+              routes.some((r) => r.includes("10.245.0.0/24")) &&
+              routes.some((r) => r.includes("fd00:10:245::/64"));
+          }, {
+            timeoutMs: 30_000,
+            describe: () => `routes missing; agent output:\n${tail()}`,
+          });
+          // The state file was written inside the granted state folder, 0600.
+          const state = JSON.parse(await Deno.readTextFile(layout.stateFile));
+          const vrfs: Record<string, string> = Object.fromEntries(
+            state.allocations.map((a: { tenant: string; vrf: string }) => [a.tenant, a.vrf]),
+          );
+          assertEquals(Object.keys(vrfs).sort(), ["file-demo", "ovn-demo"]);
+          assertEquals((await Deno.stat(layout.stateFile)).mode! & 0o777, 0o600);
+
+          let running = "";
+          await waitFor(async () => {
+            running = await frr.vtysh("show running-config");
+            return running.includes(`router bgp 65000 vrf ${vrfs["ovn-demo"]}\n`) &&
+              running.includes(`router bgp 65000 vrf ${vrfs["file-demo"]}\n`);
+          }, { timeoutMs: 30_000, describe: () => `FRR blocks missing:\n${running}\n${tail()}` });
+          assertStringIncludes(running, "neighbor 192.0.2.254 remote-as 65001");
+          assertStringIncludes(running, "permit 10.244.7.5/32");
+
+          // MPLS was checked through FFI: this kernel has none, and the reason says so (under
+          // Deno's own file API the reason would be a permission error instead).
+          const status = JSON.parse((await nsGet(ns, "http://127.0.0.1:9183/status")).body);
+          assertEquals(status.ready, true);
+          const warnings = JSON.stringify(status);
+          assertMatch(warnings, /mpls does not exist|platform_labels is/);
+          const metrics = await nsGet(ns, "http://127.0.0.1:9183/metrics");
+          assertEquals(metrics.status, 200);
+          assertStringIncludes(metrics.body, "vpnv4_");
+
+          // The `status` command under the same flags.
+          const cli = spawnAgent(["status", "--url", "http://127.0.0.1:9183"], {
+            netns: ns,
+            flags,
+            runtimeDir: layout.runtimeDir,
+          });
+          assertEquals(await cli.finished, 0, cli.output());
+          assertStringIncludes(cli.output(), "ovn-demo");
+
+          // A change in OVN reaches the kernel (the OVSDB monitor works under the flags).
+          await nb.nbctl([
+            "lsp-add",
+            "sw0",
+            "pod2",
+            "--",
+            "lsp-set-addresses",
+            "pod2",
+            "0a:00:00:00:00:02 10.244.7.6",
+            "--",
+            "set",
+            "logical_switch_port",
+            "pod2",
+            `external_ids:"${NS_KEY}"=ovn-demo`,
+          ]);
+          await waitFor(
+            async () => (await agentRoutes(ns)).some((r) => r.includes("10.244.7.6 ")),
+            {
+              timeoutMs: 30_000,
+              describe: () => `OVN change not applied; agent output:\n${tail()}`,
+            },
+          );
+
+          const code = await stopAgent(agent);
+          const output = agent.output();
+          assertEquals(code, 0, output.slice(-3000));
+          assertStringIncludes(output, "leaving routes in place");
+          assert(!PERMISSION_DENIED.test(output), `a permission was refused:\n${output}`);
+          // Nothing was left in the runtime folder (vtysh batches are removed).
+          assertEquals([...Deno.readDirSync(layout.runtimeDir)].map((e) => e.name), []);
+        } finally {
+          await stopAgent(agent, "SIGKILL");
+        }
+      } finally {
+        await removeLayout(layout);
+        await nb.stop();
+        await frr.stop();
+      }
+    }),
+});
