@@ -37,11 +37,19 @@ export interface AgentOptions {
   extraPlanes?: (config: Config) => Plane[] | Promise<Plane[]>;
   /** Observer of plane runs (metrics). */
   onPlaneRun?: PlaneObserver;
+  /** Observer of source events: updates, reconnections, newly rejected entries (metrics). */
+  onSourceEvent?: (event: SourceEvent) => void;
   /** Called when allocating or saving the state file failed (metrics). */
   onAllocationError?: (error: unknown) => void;
   /** Replace the kernel plane (tests without netlink). */
   kernelPlane?: Plane;
 }
+
+/** What {@link AgentOptions.onSourceEvent} is told. */
+export type SourceEvent =
+  | { kind: "update"; source: string }
+  | { kind: "reconnect"; source: string }
+  | { kind: "rejected"; rejection: Rejection };
 
 interface SourceEntry {
   source: TenantSource;
@@ -146,12 +154,27 @@ export class Agent {
           entry.status.synced = true;
           entry.status.lastUpdate = new Date().toISOString();
           entry.status.error = undefined;
+          this.#options.onSourceEvent?.({ kind: "update", source: entry.status.id });
           this.#merge(update.changed);
         },
         onError: (error) => {
           entry.status.error = describeError(error);
         },
+        onConnection: (state) => {
+          entry.status.connected = state.connected;
+          if (!state.connected) {
+            log.warn("source {source} lost its connection ({reason}); keeping its last view", {
+              source: entry.status.id,
+              reason: state.reason ?? "",
+            });
+            return;
+          }
+          entry.status.error = undefined;
+          log.info("source {source} reconnected", { source: entry.status.id });
+          this.#options.onSourceEvent?.({ kind: "reconnect", source: entry.status.id });
+        },
       });
+      if (entry.source instanceof OvnTenantSource) entry.status.connected ??= true;
     }
     // Expose mode without tenant sources: an empty tenant set starts the reconcile loop.
     if (this.#sources.length === 0) this.#merge();
@@ -166,6 +189,7 @@ export class Agent {
     const known = new Set(this.#rejected.map((r) => `${r.tenant}|${r.prefix}|${r.reason}`));
     for (const r of set.rejected) {
       if (known.has(`${r.tenant}|${r.prefix}|${r.reason}`)) continue;
+      this.#options.onSourceEvent?.({ kind: "rejected", rejection: r });
       log.warn("rejected {tenant} {prefix}: {reason}", {
         tenant: r.tenant,
         prefix: r.prefix ?? "",
@@ -173,7 +197,11 @@ export class Agent {
         origin: r.origin ?? "",
       });
     }
-    this.#rejected = set.rejected.slice(0, MAX_REJECTED);
+    // Rows a source skipped itself (hostile OVN rows; logged by the source) are listed too.
+    const skipped = this.#sources.flatMap((s) =>
+      (s.source as { rejections?: () => Rejection[] }).rejections?.() ?? []
+    );
+    this.#rejected = [...skipped, ...set.rejected].slice(0, MAX_REJECTED);
     this.#reconciler.setTenants(set, changed);
   }
 
@@ -221,6 +249,13 @@ export class Agent {
     const notReady: string[] = [];
     for (const s of this.#sources) {
       if (!s.status.synced) notReady.push(`source ${s.status.id} has not synced yet`);
+      else if (s.status.connected === false) {
+        notReady.push(
+          `source ${s.status.id} disconnected (${
+            s.status.error ?? "connection lost"
+          }); its last view stays in force`,
+        );
+      }
     }
     if (this.#reconciler.rounds === 0) notReady.push("no reconcile has completed yet");
     for (const p of planes) {

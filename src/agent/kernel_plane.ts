@@ -60,6 +60,7 @@ export class KernelPlaneAdapter implements Plane {
       routes_kept: 0,
       vrfs_created: 0,
       vrfs_deleted: 0,
+      route_failures: 0,
     };
     const device = desired.config.kernel.vrf_mode === "device";
     for (const [name, { tenant, allocation }] of desired.tenants) {
@@ -73,6 +74,7 @@ export class KernelPlaneAdapter implements Plane {
         counts.routes_added += r.added;
         counts.routes_removed += r.removed;
         counts.routes_kept += r.kept;
+        counts.route_failures += r.failures.length;
         if (r.failures.length > 0) {
           const first = r.failures[0];
           errors.set(

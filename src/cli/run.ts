@@ -80,15 +80,22 @@ async function runUntilStopped(flags: RunFlags, state: RunState): Promise<number
     },
     onPlaneRun: (plane, run) => {
       metrics.recordReconcile(plane, run);
+      if (plane === "kernel") metrics.recordKernelCounts(run.outcome?.counts ?? {});
       const failed = (run.outcome?.tenantErrors.size ?? 0) + (run.ok ? 0 : 1);
       if (!run.ok) metrics.recordApplyError(plane, Math.max(1, failed));
     },
     onAllocationError: () => metrics.recordAllocationError(),
+    onSourceEvent: (event) => {
+      if (event.kind === "update") metrics.recordSourceUpdate(event.source);
+      else if (event.kind === "reconnect") metrics.recordOvsdbReconnect();
+      else metrics.recordRejected(event.rejection);
+    },
   });
   ref.agent = agent;
   if (state.hupDuringStart()) void agent.reload();
   const imported = (tenant: string) => importPlane?.importedRoutes(tenant) ?? 0;
   metrics.setConfiguredPeers(agent.config.bgp.peers.map((p) => p.address));
+  metrics.observeReconcileBacklog(() => agent.reconciler.backlog);
   const abort = new AbortController();
   let server;
   try {

@@ -10,6 +10,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { AgentStatus, PlaneName } from "../status/model.ts";
 import type { Rejection } from "../tenants/mod.ts";
+import type { ReconcileBacklog } from "../agent/reconciler.ts";
 
 /** Prefix of every agent metric name. */
 export const METRIC_PREFIX = "vpnv4_";
@@ -109,6 +110,7 @@ export class AgentMetrics {
   readonly #sourceUpdates: Counter<"source">;
   readonly #rejected: Counter<"reason">;
   readonly #ready: Gauge;
+  readonly #backlog: { read?: () => ReconcileBacklog } = {};
   #configuredPeers: Set<string>;
 
   /** Creates the metrics and registers them (and, by default, process metrics). */
@@ -203,6 +205,29 @@ export class AgentMetrics {
       labelNames: ["reason"] as const,
       registers,
     });
+    const source = this.#backlog;
+    const backlog = (pick: (b: ReconcileBacklog) => number) =>
+      function (this: Gauge) {
+        if (source.read) this.set(pick(source.read()));
+      };
+    new Gauge({
+      name: `${p}reconcile_pending_tenants`,
+      help: "Tenants whose change waits for a reconcile round (debounced or queued): the backlog.",
+      registers,
+      collect: backlog((b) => b.pendingTenants),
+    }).set(0);
+    new Gauge({
+      name: `${p}reconcile_oldest_pending_seconds`,
+      help: "Age of the oldest change or request not yet taken up by a reconcile round (0: none).",
+      registers,
+      collect: backlog((b) => b.oldestPendingMs / 1000),
+    }).set(0);
+    new Gauge({
+      name: `${p}reconcile_round_running`,
+      help: "1 while a reconcile round runs, else 0.",
+      registers,
+      collect: backlog((b) => (b.running ? 1 : 0)),
+    }).set(0);
     this.#ready = new Gauge({
       name: `${p}ready`,
       help: "1 when the agent is ready, else 0.",
@@ -257,6 +282,24 @@ export class AgentMetrics {
     this.#netlinkOps.inc({ op, result });
   }
 
+  /**
+   * Counts the netlink operations a kernel-plane round reported (`routes_added`,
+   * `routes_removed`, `vrfs_created`, `vrfs_deleted`, `route_failures`).
+   */
+  recordKernelCounts(counts: Readonly<Record<string, number>>): void {
+    const ops: Array<[string, string, Outcome]> = [
+      ["routes_added", "route_add", "ok"],
+      ["routes_removed", "route_del", "ok"],
+      ["vrfs_created", "link_add", "ok"],
+      ["vrfs_deleted", "link_del", "ok"],
+      ["route_failures", "route_change", "error"],
+    ];
+    for (const [key, op, result] of ops) {
+      const n = counts[key] ?? 0;
+      if (n > 0) this.#netlinkOps.inc({ op, result }, n);
+    }
+  }
+
   /** Counts one update delivered by the source `sourceId` (an id from config). */
   recordSourceUpdate(sourceId: string): void {
     this.#sourceUpdates.inc({ source: sourceId });
@@ -266,6 +309,11 @@ export class AgentMetrics {
   recordRejected(rejection: Rejection | RejectionClass, count = 1): void {
     const reason = typeof rejection === "string" ? rejection : rejectionClass(rejection);
     this.#rejected.inc({ reason }, count);
+  }
+
+  /** Reads the reconcile backlog at every scrape (`Reconciler.backlog`). */
+  observeReconcileBacklog(read: () => ReconcileBacklog): void {
+    this.#backlog.read = read;
   }
 
   /** Sets the number of return-path routes written to OVN. */

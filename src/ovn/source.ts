@@ -13,7 +13,7 @@ import {
   type OvsdbClientOptions,
   type Row,
 } from "../ovsdb/mod.ts";
-import type { SourceUpdate, TenantSet, TenantSource } from "../tenants/model.ts";
+import type { SourceConnection, SourceUpdate, TenantSet, TenantSource } from "../tenants/model.ts";
 import { buildTenantSet, type PrefixPolicy } from "../tenants/policy.ts";
 import { LS_COLUMNS, LSP_COLUMNS, TenantIndex } from "./tenant_index.ts";
 
@@ -57,6 +57,8 @@ export class OvnTenantSource implements TenantSource {
   #lastFlush = 0;
   #onUpdate: ((u: SourceUpdate) => void) | undefined;
   #onError: ((e: Error) => void) | undefined;
+  #onConnection: ((c: SourceConnection) => void) | undefined;
+  #lost = false;
   #stopped = false;
 
   constructor(config: OvnSourceSettings, options: OvnSourceOptions = {}) {
@@ -86,10 +88,12 @@ export class OvnTenantSource implements TenantSource {
   async start(handlers: {
     onUpdate: (update: SourceUpdate) => void;
     onError?: (error: Error) => void;
+    onConnection?: (state: SourceConnection) => void;
   }): Promise<void> {
     if (this.#client) throw new Error(`${this.id}: already started`);
     this.#onUpdate = handlers.onUpdate;
     this.#onError = handlers.onError;
+    this.#onConnection = handlers.onConnection;
     const client = new OvsdbClient({
       remotes: this.#cfg.connection,
       database: NB_DATABASE,
@@ -98,8 +102,15 @@ export class OvnTenantSource implements TenantSource {
     });
     this.#client = client;
     client.onStateChange((s) => {
-      if (s.state === "disconnected" && !this.#stopped) {
-        this.#onError?.(new Error(`${this.id}: connection lost: ${s.reason ?? "closed"}`));
+      if (this.#stopped) return;
+      if (s.state === "disconnected" && !this.#lost) {
+        this.#lost = true;
+        const reason = s.reason ?? "closed";
+        this.#onError?.(new Error(`${this.id}: connection lost: ${reason}`));
+        this.#onConnection?.({ connected: false, reason });
+      } else if (s.state === "connected" && this.#lost) {
+        this.#lost = false;
+        this.#onConnection?.({ connected: true });
       }
     });
     try {

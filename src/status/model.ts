@@ -14,6 +14,8 @@ export interface SourceStatus {
   lastUpdate?: string;
   /** The last problem (e.g. an invalid edit of the tenants file; the last good set is kept). */
   error?: string;
+  /** For sources with a database connection: whether it is up now (the last view stays). */
+  connected?: boolean;
 }
 
 /** The planes the reconcile loop drives. */

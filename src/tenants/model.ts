@@ -62,6 +62,13 @@ export interface SourceUpdate {
   changed?: ReadonlySet<string>;
 }
 
+/** The connection of a source to its database changed. */
+export interface SourceConnection {
+  connected: boolean;
+  /** Why it was lost. */
+  reason?: string;
+}
+
 /** A tenant source: tenants file, OVN NB, … */
 export interface TenantSource {
   /** Short id for logs and status, e.g. `file:/etc/vpnv4-agent/tenants.yaml`. */
@@ -69,11 +76,14 @@ export interface TenantSource {
   /**
    * Starts watching; `onUpdate` gets a complete view after the initial sync and after every
    * (debounced) change. Resolves once the first view was delivered. `onError` reports problems
-   * that do not stop the source (e.g. an invalid edit of the tenants file).
+   * that do not stop the source (e.g. an invalid edit of the tenants file). Sources with a
+   * connection (OVN) report it through `onConnection`: lost (the last view stays in force) and
+   * back.
    */
   start(handlers: {
     onUpdate: (update: SourceUpdate) => void;
     onError?: (error: Error) => void;
+    onConnection?: (state: SourceConnection) => void;
   }): Promise<void>;
   /** Stops watching and releases resources. */
   stop(): Promise<void>;

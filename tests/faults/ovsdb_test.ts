@@ -39,7 +39,9 @@ const DOWN_S = 15;
 async function addPort(nb: OvnDbInstance, name: string, address: string, tenant?: string) {
   const args = ["--may-exist", "ls-add", "sw0", "--", "lsp-add", "sw0", name, "--"];
   args.push("lsp-set-addresses", name, `0a:00:00:00:00:${address.split(".")[3]} ${address}`);
-  if (tenant) args.push("--", "set", "logical_switch_port", name, `external_ids:"${NS_KEY}"=${tenant}`);
+  if (tenant) {
+    args.push("--", "set", "logical_switch_port", name, `external_ids:"${NS_KEY}"=${tenant}`);
+  }
   await nb.nbctl(args);
 }
 
@@ -47,7 +49,9 @@ async function addPort(nb: OvnDbInstance, name: string, address: string, tenant?
 async function operatorRows(nb: OvnDbInstance): Promise<string> {
   const parts: string[] = [];
   for (const table of ["Logical_Switch", "Logical_Switch_Port", "Logical_Router"]) {
-    parts.push(await nb.nbctl(["--format=csv", "--no-headings", "--columns=_uuid,name", "find", table]));
+    parts.push(
+      await nb.nbctl(["--format=csv", "--no-headings", "--columns=_uuid,name", "find", table]),
+    );
   }
   const routes = await nb.nbctl([
     "--format=csv",
@@ -122,10 +126,23 @@ Deno.test({
           });
           const demoTable = (await stateTables(lab)).get("demo")!;
           // An "imported" route (what FRR puts into the VRF table) → an owned NB static route.
-          await ip(ns, "route", "add", "blackhole", "198.51.100.0/24", "table", `${demoTable}`, "proto", "bgp");
+          await ip(
+            ns,
+            "route",
+            "add",
+            "blackhole",
+            "198.51.100.0/24",
+            "table",
+            `${demoTable}`,
+            "proto",
+            "bgp",
+          );
           await waitFor(
             async () => (await ownedRoutes(nb)).join() === "198.51.100.0/24 100.64.0.1 demo",
-            { timeoutMs: 30_000, describe: () => `import not written: ${agent.log().slice(-2000)}` },
+            {
+              timeoutMs: 30_000,
+              describe: () => `import not written: ${agent.log().slice(-2000)}`,
+            },
           );
           const operatorBefore = await operatorRows(nb);
           const routesBefore = await agentRoutes(ns);
@@ -145,9 +162,21 @@ Deno.test({
           Deno.kill(pid, "SIGKILL");
           const downAt = Date.now();
           const reason = await waitNotReady(lab, agent, /ovn|OVN NB/);
+          // The tenant source itself reports the lost connection (not only the return path).
+          const sourceReason = await waitNotReady(lab, agent, /source ovn:.*disconnected/);
           assertEquals(await metric(lab, "vpnv4_ready"), 0);
           // A return-path change while NB is down: the import plane fails and retries.
-          await ip(ns, "route", "add", "blackhole", "203.0.113.0/24", "table", `${demoTable}`, "proto", "bgp");
+          await ip(
+            ns,
+            "route",
+            "add",
+            "blackhole",
+            "203.0.113.0/24",
+            "table",
+            `${demoTable}`,
+            "proto",
+            "bgp",
+          );
           await waitFor(
             async () =>
               await metric(lab!, "vpnv4_reconcile_runs_total", {
@@ -168,6 +197,10 @@ Deno.test({
           }
           await nb.restart();
           await waitReady(lab, agent);
+          assert(
+            await metric(lab, "vpnv4_ovsdb_reconnects_total") >= 1,
+            "vpnv4_ovsdb_reconnects_total did not count the reconnection",
+          );
           await waitFor(
             async () =>
               (await ownedRoutes(nb)).join() ===
@@ -191,7 +224,10 @@ Deno.test({
             return want.length > 0 &&
               JSON.stringify(await agentRoutes(ns)) === JSON.stringify(want) &&
               JSON.stringify(await frrTenantVrfs(frr)) === '["demo","demo-b","demo-c"]';
-          }, { timeoutMs: 30_000, describe: () => `edit after reconnect: ${agent.log().slice(-2000)}` });
+          }, {
+            timeoutMs: 30_000,
+            describe: () => `edit after reconnect: ${agent.log().slice(-2000)}`,
+          });
           const operatorAfter = await operatorRows(nb);
           assertEquals(
             operatorAfter.replace(/.*p-demo-c.*\n?/g, ""),
@@ -207,11 +243,14 @@ Deno.test({
             what: `OVN NB ovsdb-server SIGKILLed and kept down ${DOWN_S} s (tenants from OVN, ` +
               "return path into the same NB); a VPN route is imported meanwhile; then restarted " +
               "on the same database",
-            happened: `/readyz 503 "${scrub(reason, lab)}"; logged ` +
+            happened:
+              `/readyz 503 "${scrub(reason, lab)}" and "${
+                scrub(sourceReason, lab, { [nb.dir]: "<nb>" })
+              }"; logged ` +
               `("${scrub(logged.message.replace(/"/g, ""), lab, { [nb.dir]: "<nb>" })}"); ` +
               'vpnv4_ready 0 and vpnv4_reconcile_runs_total{plane="import",result="error"} ' +
               "rose; no route deleted and FRR unchanged during the outage; after the restart " +
-              "the client reconnected, the route imported meanwhile was written to NB, a new " +
+              "the client reconnected (vpnv4_ovsdb_reconnects_total counted it), the route imported meanwhile was written to NB, a new " +
               "port was followed and /readyz returned 200",
             lost: `nothing: ${(await agentRoutes(ns)).length} kernel routes, FRR VRF instances ` +
               `of 3 tenants and 2 owned NB static routes as desired; operator NB rows, ${operator} ` +

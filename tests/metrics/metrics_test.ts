@@ -23,6 +23,7 @@ Deno.test("AgentMetrics: recorded counters and histograms appear with their valu
   m.recordNetlinkOp("route_add", "ok");
   m.recordNetlinkOp("route_add", "ok");
   m.recordNetlinkOp("link_add", "error");
+  m.recordKernelCounts({ routes_added: 5, routes_kept: 9, route_failures: 2, vrfs_deleted: 0 });
   m.recordSourceUpdate("file:/etc/vpnv4-agent/tenants.yaml");
   m.recordRejected({ tenant: "t", prefix: "0.0.0.0/0", reason: "default route" });
   m.recordRejected("conflict", 3);
@@ -40,7 +41,8 @@ Deno.test("AgentMetrics: recorded counters and histograms appear with their valu
     ['vpnv4_reconcile_duration_seconds_count{plane="frr"}', 1],
     ['vpnv4_apply_errors_total{plane="frr"}', 3],
     ["vpnv4_ovsdb_reconnects_total", 1],
-    ['vpnv4_netlink_operations_total{op="route_add",result="ok"}', 2],
+    ['vpnv4_netlink_operations_total{op="route_add",result="ok"}', 7],
+    ['vpnv4_netlink_operations_total{op="route_change",result="error"}', 2],
     ['vpnv4_netlink_operations_total{op="link_add",result="error"}', 1],
     ['vpnv4_source_updates_total{source="file:/etc/vpnv4-agent/tenants.yaml"}', 1],
     ['vpnv4_rejected_source_entries_total{reason="prefix"}', 1],
