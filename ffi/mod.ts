@@ -1,6 +1,6 @@
 /**
  * `Deno.dlopen` bindings for netlink: libmnl (`libmnl.so.0`) with libc (`libc.so.6`)
- * as the fallback, sysctl reads through libc, `VPNV4_LIBMNL_PATH` / `VPNV4_LIBC_PATH` overrides, and errno-aware
+ * as the fallback, sysctl reads and the capability probe through libc, `VPNV4_LIBMNL_PATH` / `VPNV4_LIBC_PATH` overrides, and errno-aware
  * errors.
  * @module
  */
@@ -19,3 +19,9 @@ export {
 } from "./library.ts";
 export { NetlinkSocket, type OpenSocketOptions, withNetns } from "./socket.ts";
 export { readKernelFile, type ReadKernelFileOptions } from "./file.ts";
+export {
+  CAP_NET_ADMIN,
+  type CapabilitySets,
+  hasCapability,
+  processCapabilities,
+} from "./capabilities.ts";

@@ -56,6 +56,8 @@ export const LIBC_SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   // ssize_t read(int fd, void *buf, size_t count);  (sysctl files: small, never blocks)
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // int capget(cap_user_header_t hdrp, cap_user_data_t datap);
+  capget: { parameters: ["buffer", "buffer"], result: "i32" },
   // int eventfd(unsigned int initval, int flags);
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   // ssize_t write(int fd, const void *buf, size_t count);

@@ -66,8 +66,15 @@ export const OVSDB_SOCKET_DIRS: readonly string[] = [
 /** Folders that hold OVN / OVS TLS client files (read-only). */
 export const TLS_DIRS: readonly string[] = ["/etc/ovn", "/etc/openvswitch"];
 
-/** Environment variables the agent itself reads. */
-export const AGENT_ENV_VARS: readonly string[] = ["VPNV4_LIBMNL_PATH", "VPNV4_LIBC_PATH"];
+/**
+ * Environment variables the agent itself reads: the library overrides of `ffi/` and the route
+ * monitor's receive buffer size (`src/kernel/plane.ts`, a tuning knob).
+ */
+export const AGENT_ENV_VARS: readonly string[] = [
+  "VPNV4_LIBMNL_PATH",
+  "VPNV4_LIBC_PATH",
+  "VPNV4_NETLINK_MONITOR_RCVBUF",
+];
 
 /** Environment variables dependencies read at run time (yaml: LOG_TOKENS, LOG_STREAM). */
 export const DEPENDENCY_ENV_VARS: readonly string[] = ["LOG_TOKENS", "LOG_STREAM"];

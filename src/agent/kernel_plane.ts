@@ -4,7 +4,14 @@
  */
 import { formatPrefix } from "../net/mod.ts";
 import { getLogger } from "../log/mod.ts";
-import { checkMpls, KernelPlane, KernelUnsupportedError, type MplsStatus } from "../kernel/mod.ts";
+import {
+  checkMpls,
+  KernelPlane,
+  KernelUnsupportedError,
+  MissingCapabilityError,
+  type MplsStatus,
+} from "../kernel/mod.ts";
+import { CAP_NET_ADMIN, hasCapability } from "../../ffi/mod.ts";
 import type { Allocation } from "../allocate/mod.ts";
 import type { Desired, Plane, PlaneOutcome, ReconcileRequest } from "./plane.ts";
 
@@ -27,15 +34,26 @@ export class KernelPlaneAdapter implements Plane {
     this.kernel = kernel;
   }
 
-  /** Opens the netlink plane and checks MPLS per `kernel.mpls` (throws when `require` fails). */
+  /**
+   * Opens the netlink plane and checks MPLS per `kernel.mpls` (throws when `require` fails).
+   * Without CAP_NET_ADMIN it throws {@link MissingCapabilityError} before touching anything:
+   * every route and VRF change would be refused with EPERM.
+   */
   static async open(desired: Pick<Desired, "config">, options: KernelAdapterOptions = {}) {
+    if (!hasCapability(CAP_NET_ADMIN)) {
+      throw new MissingCapabilityError(
+        "vpnv4-agent needs CAP_NET_ADMIN to program VRFs and routes over rtnetlink: run it as " +
+          "root or grant it (systemd AmbientCapabilities=CAP_NET_ADMIN, Kubernetes " +
+          "securityContext.capabilities.add: [NET_ADMIN])",
+      );
+    }
     const kernel = KernelPlane.open({
       protocol: desired.config.kernel.route_protocol,
       netns: options.netns,
     });
     const adapter = new KernelPlaneAdapter(kernel);
     try {
-      adapter.#mpls = await checkMpls(desired.config.kernel.mpls);
+      adapter.#mpls = await checkMpls(desired.config.kernel.mpls, { netns: options.netns });
     } catch (e) {
       await kernel.close();
       throw e;

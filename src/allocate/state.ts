@@ -211,7 +211,8 @@ export async function readStateFile(path: string): Promise<AllocationState> {
 
 /**
  * Writes the state file atomically: a temp file in the same folder (mode 0600), fsync, rename
- * over the file, fsync of the folder. The folder is created with mode 0700 when missing.
+ * over the file, fsync of the folder. The folder is created with mode 0700 when missing; a
+ * world-writable folder without the sticky bit is refused.
  * On failure the previous file is intact and the temp file removed.
  */
 export async function writeStateFile(path: string, state: AllocationState): Promise<void> {
@@ -222,6 +223,16 @@ export async function writeStateFile(path: string, state: AllocationState): Prom
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new StateFileError(path, `cannot create folder ${dir}: ${reason}`, { cause });
+  }
+  // Anyone who may rename entries in the folder could swap the state file: refuse a folder that
+  // is world-writable without the sticky bit.
+  const dirMode = (await Deno.stat(dir).catch(() => undefined))?.mode;
+  if (dirMode !== undefined && dirMode !== null && (dirMode & 0o002) && !(dirMode & 0o1000)) {
+    throw new StateFileError(
+      path,
+      `folder ${dir} is world-writable (mode ${(dirMode & 0o7777).toString(8)}); ` +
+        `chmod o-w ${dir} (the agent creates it 0700)`,
+    );
   }
   const suffix = crypto.getRandomValues(new Uint32Array(1))[0].toString(16);
   const tmp = join(dir, `.${basename(path)}.${Deno.pid}.${suffix}.tmp`);

@@ -67,6 +67,7 @@ async function runUntilStopped(flags: RunFlags, state: RunState): Promise<number
   const metrics = new AgentMetrics({ version: VERSION });
   let importPlane: ImportPlane | undefined;
   const { ref, stopped } = state;
+  let peersShown = false;
   const agent = await Agent.start({
     ...runConfigSource(flags),
     netns: flags.netns,
@@ -83,6 +84,11 @@ async function runUntilStopped(flags: RunFlags, state: RunState): Promise<number
       if (plane === "kernel") metrics.recordKernelCounts(run.outcome?.counts ?? {});
       const failed = (run.outcome?.tenantErrors.size ?? 0) + (run.ok ? 0 : 1);
       if (!run.ok) metrics.recordApplyError(plane, Math.max(1, failed));
+      // Peers appear in FRR with the first apply: show them without waiting for the timer.
+      if (plane === "frr" && run.ok && ref.agent && !peersShown) {
+        peersShown = true;
+        refreshPeers(ref.agent).catch(() => (peersShown = false));
+      }
     },
     onAllocationError: () => metrics.recordAllocationError(),
     onSourceEvent: (event) => {

@@ -23,6 +23,12 @@ export class VrfConflictError extends Error {
   override name = "VrfConflictError";
 }
 
+/** The process lacks a Linux capability the agent needs (CAP_NET_ADMIN). */
+export class MissingCapabilityError extends Error {
+  /** The error class name. */
+  override name = "MissingCapabilityError";
+}
+
 /** `kernel.mpls: require` but MPLS forwarding is not usable. */
 export class MplsUnavailableError extends Error {
   /** The error class name. */

@@ -23,5 +23,10 @@ export {
   type SyncResult,
   type VrfState,
 } from "./plane.ts";
-export { KernelUnsupportedError, MplsUnavailableError, VrfConflictError } from "./errors.ts";
+export {
+  KernelUnsupportedError,
+  MissingCapabilityError,
+  MplsUnavailableError,
+  VrfConflictError,
+} from "./errors.ts";
 export { checkMpls, type CheckMplsOptions, type MplsMode, type MplsStatus } from "./mpls.ts";

@@ -4,6 +4,8 @@
  * worker.ts) so the parent can also catch a true hang; usable in-process for replays.
  * @module
  */
+import v8 from "node:v8";
+import vm from "node:vm";
 import { mixSeed, Rng } from "./prng.ts";
 import { mutateBytes } from "./mutate.ts";
 
@@ -82,7 +84,7 @@ export interface RunOptions {
   seed: number;
   iterations: number;
   timeBudgetMs: number;
-  /** Heap growth (MiB over the baseline, lower envelope) that is a FINDING. Default 256. */
+  /** Heap growth (MiB over the baseline, lower envelope) that is a FINDING. Default 64. */
   heapLimitMb?: number;
   /** Unique findings after which the target stops. Default 5. */
   maxFindings?: number;
@@ -98,6 +100,17 @@ function signatureOf(kind: FindingKind, error: unknown): { signature: string; me
   const norm = `${e.name}: ${e.message}`.replace(/[0-9]+/g, "N").replace(/"[^"]*"/g, '"…"')
     .slice(0, 100);
   return { signature: `${kind} ${norm}${where ? ` @ ${where}` : ""}`, message };
+}
+
+/** V8's gc(), made available at run time, so heap samples measure what is really retained. */
+function gcFunction(): (() => void) | undefined {
+  try {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc");
+    return typeof gc === "function" ? gc : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 let unhandled: unknown[] = [];
@@ -134,7 +147,12 @@ export async function runCase(target: FuzzTarget, input: Uint8Array): Promise<Ou
     const e = new Error(`case took ${Math.round(dt)} ms (limit ${target.slowMs ?? 500} ms)`);
     e.name = "Slow";
     e.stack = "";
-    outcome = { kind: "finding", finding: "slow", signature: `slow ${input.length > 4096 ? "large" : "small"} input`, message: `${e.name}: ${e.message}` };
+    outcome = {
+      kind: "finding",
+      finding: "slow",
+      signature: `slow ${input.length > 4096 ? "large" : "small"} input`,
+      message: `${e.name}: ${e.message}`,
+    };
   }
   if (outcome.kind !== "finding" && unhandled.length > 0) {
     // Give late rejections of this case a chance to surface.
@@ -207,9 +225,10 @@ export async function fuzzTarget(target: FuzzTarget, options: RunOptions): Promi
   await target.setup?.();
   const maxBytes = target.maxInputBytes ?? 256 * 1024;
   const findings = new Map<string, Finding>();
-  const heapLimit = (options.heapLimitMb ?? 256) * 1024 * 1024;
+  const heapLimit = (options.heapLimitMb ?? 64) * 1024 * 1024;
   const maxFindings = options.maxFindings ?? 5;
   const pool: Uint8Array[] = [...corpus];
+  const gc = gcFunction();
   let ok = 0;
   let expected = 0;
   let maxCaseMs = 0;
@@ -228,8 +247,10 @@ export async function fuzzTarget(target: FuzzTarget, options: RunOptions): Promi
       else {
         input = rng.pick(pool);
         for (let k = rng.range(1, 4); k > 0; k--) {
-          input = target.mutate ? target.mutate(input, rng, corpus) : mutateBytes(input, rng, corpus);
-          if (input.length > maxBytes) input = input.subarray(0, maxBytes);
+          input = target.mutate
+            ? target.mutate(input, rng, corpus)
+            : mutateBytes(input, rng, corpus);
+          if (input.length > maxBytes) input = input.slice(0, maxBytes); // no view: drop the big buffer
         }
       }
       options.onCase?.(input, i);
@@ -238,7 +259,11 @@ export async function fuzzTarget(target: FuzzTarget, options: RunOptions): Promi
       let caseMs = performance.now() - c0;
       // A slow case is a FINDING only when it is slow every time (not a GC pause or a
       // neighbour's load on a shared machine).
-      for (let retry = 0; retry < 2 && outcome.kind === "finding" && outcome.finding === "slow"; retry++) {
+      for (
+        let retry = 0;
+        retry < 2 && outcome.kind === "finding" && outcome.finding === "slow";
+        retry++
+      ) {
         const r0 = performance.now();
         outcome = await runCase(target, input);
         caseMs = Math.min(caseMs, performance.now() - r0);
@@ -247,13 +272,15 @@ export async function fuzzTarget(target: FuzzTarget, options: RunOptions): Promi
       if (outcome.kind === "ok") {
         ok++;
         // Inputs that parse are good material for further mutation (bounded pool).
-        if (i >= corpus.length && rng.chance(0.05)) {
+        if (i >= corpus.length && input.length <= 65536 && rng.chance(0.05)) {
           if (pool.length < 256) pool.push(input);
           else pool[corpus.length + rng.int(256 - corpus.length)] = input;
         }
       } else if (outcome.kind === "expected") expected++;
       else if (!findings.has(outcome.signature)) {
-        const small = outcome.finding === "slow" ? input : await minimize(target, input, outcome.signature);
+        const small = outcome.finding === "slow"
+          ? input
+          : await minimize(target, input, outcome.signature);
         findings.set(outcome.signature, {
           target: target.name,
           kind: outcome.finding,
@@ -266,10 +293,12 @@ export async function fuzzTarget(target: FuzzTarget, options: RunOptions): Promi
         });
       }
       if ((i & 127) === 127) {
+        if ((i & 1023) === 1023) gc?.();
         const used = Deno.memoryUsage().heapUsed;
         windowMin = Math.min(windowMin, used);
         if ((i & 1023) === 1023) {
-          // The lower envelope of heapUsed over a window approximates what survives GC.
+          // After a full GC heapUsed is what survives; without gc() the lower envelope of a
+          // window approximates it.
           if (baseline === undefined) baseline = windowMin;
           heapGrowth = Math.max(heapGrowth, windowMin - baseline);
           if (windowMin - baseline > heapLimit) {

@@ -48,8 +48,16 @@ export function corruptLengthField(input: Uint8Array, rng: Rng): Uint8Array {
   if (aligned) off -= off % size;
   const view = new DataView(out.buffer);
   const current = wide ? view.getUint32(off, true) : view.getUint16(off, true);
-  const choices = [...INTERESTING_32, current + 1, current - 1, current + 4, current * 2, out.length,
-    out.length - off, out.length - off + 1];
+  const choices = [
+    ...INTERESTING_32,
+    current + 1,
+    current - 1,
+    current + 4,
+    current * 2,
+    out.length,
+    out.length - off,
+    out.length - off + 1,
+  ];
   const v = rng.pick(choices) >>> 0;
   if (wide) view.setUint32(off, v, true);
   else view.setUint16(off, v & 0xffff, true);
@@ -57,7 +65,11 @@ export function corruptLengthField(input: Uint8Array, rng: Rng): Uint8Array {
 }
 
 /** One random byte-level mutation; `others` supplies material for splices. */
-export function mutateBytes(input: Uint8Array, rng: Rng, others: readonly Uint8Array[]): Uint8Array {
+export function mutateBytes(
+  input: Uint8Array,
+  rng: Rng,
+  others: readonly Uint8Array[],
+): Uint8Array {
   const n = input.length;
   switch (rng.int(10)) {
     case 0: { // bit flips
@@ -69,7 +81,20 @@ export function mutateBytes(input: Uint8Array, rng: Rng, others: readonly Uint8A
     case 1: { // interesting byte
       if (n === 0) return input;
       const out = input.slice();
-      out[rng.int(n)] = rng.pick([0, 1, 0x7f, 0x80, 0xff, 0x22, 0x5c, 0x7b, 0x7d, 0x5b, 0x5d, 0x0a]);
+      out[rng.int(n)] = rng.pick([
+        0,
+        1,
+        0x7f,
+        0x80,
+        0xff,
+        0x22,
+        0x5c,
+        0x7b,
+        0x7d,
+        0x5b,
+        0x5d,
+        0x0a,
+      ]);
       return out;
     }
     case 2: // truncation
@@ -244,14 +269,36 @@ function randomJson(rng: Rng, depth = 0): unknown {
       return Array.from({ length: rng.int(4) }, () => randomJson(rng, depth + 1));
     default: {
       const o: Record<string, unknown> = {};
-      for (let i = rng.int(4); i > 0; i--) o[rng.pick(["id", "method", "params", "result", "error", "new", "old", "insert", "modify", "delete", "initial", "x"])] = randomJson(rng, depth + 1);
+      for (let i = rng.int(4); i > 0; i--) {
+        o[
+          rng.pick([
+            "id",
+            "method",
+            "params",
+            "result",
+            "error",
+            "new",
+            "old",
+            "insert",
+            "modify",
+            "delete",
+            "initial",
+            "x",
+          ])
+        ] = randomJson(rng, depth + 1);
+      }
       return o;
     }
   }
 }
 
 /** Every container path of a JSON value (for picking a node to mutate). */
-function paths(value: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = [], budget = { n: 2000 }): (string | number)[][] {
+function paths(
+  value: unknown,
+  prefix: (string | number)[] = [],
+  out: (string | number)[][] = [],
+  budget = { n: 2000 },
+): (string | number)[][] {
   if (budget.n-- <= 0) return out;
   out.push(prefix);
   if (Array.isArray(value)) value.forEach((v, i) => paths(v, [...prefix, i], out, budget));
@@ -287,16 +334,32 @@ export function mutateJson(value: unknown, rng: Rng): unknown {
       parent[key] = Array.from({ length: rng.range(1, 40) }).reduce((acc) => [acc], node);
       break;
     case 3: // oversized string / array
-      parent[key] = rng.chance(0.5) ? "A".repeat(rng.range(1000, 200_000)) : new Array(rng.range(100, 5000)).fill(node ?? 0);
+      parent[key] = rng.chance(0.5)
+        ? "A".repeat(rng.range(1000, 200_000))
+        : new Array(rng.range(100, 5000)).fill(node ?? 0);
       break;
     case 4: // add a key or element
       if (Array.isArray(node)) node.push(randomJson(rng));
       else if (node && typeof node === "object") {
-        (node as Record<string, unknown>)[rng.pick(["id", "method", "params", "error", "result", "_uuid", "addresses", "external_ids", "x"])] = randomJson(rng);
+        (node as Record<string, unknown>)[
+          rng.pick([
+            "id",
+            "method",
+            "params",
+            "error",
+            "result",
+            "_uuid",
+            "addresses",
+            "external_ids",
+            "x",
+          ])
+        ] = randomJson(rng);
       } else parent[key] = [node, randomJson(rng)];
       break;
     case 5: // stringify / number-ify
-      parent[key] = typeof node === "string" ? (Number(node) || node.length) : JSON.stringify(node) ?? "undefined";
+      parent[key] = typeof node === "string"
+        ? (Number(node) || node.length)
+        : JSON.stringify(node) ?? "undefined";
       break;
     default: // duplicate a sibling
       if (Array.isArray(parent)) parent.push(structuredClone(node));

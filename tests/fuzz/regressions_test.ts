@@ -122,7 +122,10 @@ Deno.test("fuzz regression ovn-rows: ports without prefixes and non-string addre
 Deno.test("fuzz regression config/tenants: unresolved YAML alias is a ConfigError", async () => {
   await assertNotFinding(configTarget, utf8("*a"), "expected");
   await assertNotFinding(tenantsTarget, utf8("#\n:\n :\n - *a"), "expected");
-  const e = assertThrows(() => parseWithSchema("*a", configSchema, { file: "x.yaml" }), ConfigError);
+  const e = assertThrows(
+    () => parseWithSchema("*a", configSchema, { file: "x.yaml" }),
+    ConfigError,
+  );
   assert(e.message.includes("Unresolved alias"), e.message);
 });
 

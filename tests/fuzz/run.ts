@@ -32,7 +32,7 @@ const program = new Command()
   .option("--time-budget-s <s>", "seconds per target", int("time-budget-s"), 20)
   .option("--target <name...>", `targets (${TARGETS.map((t) => t.name).join(", ")})`)
   .option("--hang-ms <ms>", "a case running longer than this is a hang", int("hang-ms"), 10_000)
-  .option("--heap-limit-mb <n>", "heap growth that is a finding", int("heap-limit-mb"), 256)
+  .option("--heap-limit-mb <n>", "heap growth that is a finding", int("heap-limit-mb"), 64)
   .option("--replay <base64>", "run one input against the (single) --target and print the outcome")
   .exitOverride();
 

@@ -19,7 +19,7 @@ export interface FuzzRunOptions {
   targets?: readonly string[];
   /** A case that does not return within this is a hang (default 10 s). */
   hangMs?: number;
-  /** Heap growth bound in MiB (default 256). */
+  /** Heap growth bound in MiB (default 64). */
   heapLimitMb?: number;
   /** Progress output (default none). */
   log?: (line: string) => void;
@@ -50,7 +50,8 @@ export async function runTargetInWorker(
           lastChange = now;
           return;
         }
-        if (now - lastChange < hangMs) return;
+        // Loading modules and the corpus comes before the first heartbeat: allow more then.
+        if (now - lastChange < (b === 0 ? Math.max(hangMs, 60_000) : hangMs)) return;
         clearInterval(timer);
         const n = Atomics.load(header, 1);
         const input = new Uint8Array(shared, 16, n).slice();
@@ -126,7 +127,9 @@ export async function runFuzz(options: FuzzRunOptions): Promise<TargetResult[]> 
 /** One summary line for a target. */
 export function formatResult(r: TargetResult): string {
   return `${r.target.padEnd(20)} ${String(r.cases).padStart(8)} cases ` +
-    `${r.casesPerSecond.toFixed(0).padStart(7)} cases/s  ok ${r.ok}  expected-errors ${r.expected}  ` +
+    `${
+      r.casesPerSecond.toFixed(0).padStart(7)
+    } cases/s  ok ${r.ok}  expected-errors ${r.expected}  ` +
     `max-case ${r.maxCaseMs.toFixed(1)} ms  heap+ ${r.heapGrowthMb.toFixed(1)} MiB  ` +
     `findings ${r.findings.length}`;
 }

@@ -80,10 +80,12 @@ export async function makeCerts(dir: string): Promise<TestCerts> {
     "-subj",
     "/CN=vpnv4-test-ca",
   ]);
-  for (const [name, cn, ext] of [
-    ["server", "127.0.0.1", "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"],
-    ["client", "vpnv4-agent", "basicConstraints=CA:FALSE\n"],
-  ]) {
+  for (
+    const [name, cn, ext] of [
+      ["server", "127.0.0.1", "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"],
+      ["client", "vpnv4-agent", "basicConstraints=CA:FALSE\n"],
+    ]
+  ) {
     await Deno.writeTextFile(p(`${name}.ext`), ext);
     await runOk("openssl", [
       "req",

@@ -2,7 +2,8 @@
  * Captures real OVSDB JSON-RPC traffic for the fuzz corpus: starts ovsdb-server with the OVN
  * Northbound schema, fills it with ovn-nbctl, and records what the server sends to a raw client
  * (list_dbs, get_schema, monitor_cond initial contents, update2 notifications, echo). Each server
- * message lands in tests/fuzz/corpus/ovsdb/NN_<what>.json, byte for byte as received.
+ * message lands in tests/fuzz/corpus/ovsdb/NN_<what>.jsonrpc, byte for byte as received
+ * (not `.json`, so `deno fmt` leaves the raw bytes alone).
  *
  * Run: `deno run -A tests/fuzz/corpus/capture_ovsdb.ts` (needs ovsdb-server and ovn-nbctl).
  * @module
@@ -16,11 +17,28 @@ const decoder = new TextDecoder();
 const NS = "k8s.ovn.org/namespace";
 
 await using nb = await startOvnDb();
-await nb.nbctl(["ls-add", "sw0", "--", "set", "logical_switch", "sw0", "other_config:subnet=10.244.0.0/24"]);
 await nb.nbctl([
-  "lsp-add", "sw0", "demo_pod1", "--", "lsp-set-addresses", "demo_pod1",
+  "ls-add",
+  "sw0",
+  "--",
+  "set",
+  "logical_switch",
+  "sw0",
+  "other_config:subnet=10.244.0.0/24",
+]);
+await nb.nbctl([
+  "lsp-add",
+  "sw0",
+  "demo_pod1",
+  "--",
+  "lsp-set-addresses",
+  "demo_pod1",
   "0a:58:0a:f4:00:05 10.244.0.5 fd00:10:244::5",
-  "--", "set", "logical_switch_port", "demo_pod1", `external_ids:"${NS}"=demo`,
+  "--",
+  "set",
+  "logical_switch_port",
+  "demo_pod1",
+  `external_ids:"${NS}"=demo`,
 ]);
 await nb.nbctl(["lsp-add", "sw0", "stor-sw0", "--", "lsp-set-type", "stor-sw0", "router"]);
 
@@ -100,8 +118,18 @@ await send({
 });
 await until(3);
 await nb.nbctl([
-  "lsp-add", "sw0", "demo_pod2", "--", "lsp-set-addresses", "demo_pod2", "0a:58:0a:f4:00:06 10.244.0.6",
-  "--", "set", "logical_switch_port", "demo_pod2", `external_ids:"${NS}"=demo`,
+  "lsp-add",
+  "sw0",
+  "demo_pod2",
+  "--",
+  "lsp-set-addresses",
+  "demo_pod2",
+  "0a:58:0a:f4:00:06 10.244.0.6",
+  "--",
+  "set",
+  "logical_switch_port",
+  "demo_pod2",
+  `external_ids:"${NS}"=demo`,
 ]);
 await until(4);
 await nb.nbctl(["lsp-set-addresses", "demo_pod1", "0a:58:0a:f4:00:05 10.244.0.7"]);
@@ -114,10 +142,18 @@ await send({ method: "transact", params: ["OVN_Northbound", { op: "bogus" }], id
 await until(8);
 conn.close();
 
-const names = ["list_dbs", "get_schema", "monitor_cond", "update2_insert", "update2_modify",
-  "update2_delete", "echo_reply", "transact_error"];
+const names = [
+  "list_dbs",
+  "get_schema",
+  "monitor_cond",
+  "update2_insert",
+  "update2_modify",
+  "update2_delete",
+  "echo_reply",
+  "transact_error",
+];
 for (const [i, m] of received.entries()) {
-  const name = `${String(i + 1).padStart(2, "0")}_${names[i] ?? "message"}.json`;
+  const name = `${String(i + 1).padStart(2, "0")}_${names[i] ?? "message"}.jsonrpc`;
   await Deno.writeFile(new URL(name, OUT), m.raw);
   console.log(name, m.raw.length, "bytes", decoder.decode(m.raw.slice(0, 80)));
 }

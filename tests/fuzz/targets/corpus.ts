@@ -9,10 +9,15 @@ const encoder = new TextEncoder();
 export const REPO_ROOT = ROOT;
 
 /** Reads the files in a repo folder whose names end with `suffix` (sorted by name). */
-export async function readDir(dir: string, suffix: string): Promise<{ name: string; bytes: Uint8Array }[]> {
+export async function readDir(
+  dir: string,
+  suffix: string,
+): Promise<{ name: string; bytes: Uint8Array }[]> {
   const url = new URL(dir.endsWith("/") ? dir : `${dir}/`, ROOT);
   const names: string[] = [];
-  for await (const e of Deno.readDir(url)) if (e.isFile && e.name.endsWith(suffix)) names.push(e.name);
+  for await (const e of Deno.readDir(url)) {
+    if (e.isFile && e.name.endsWith(suffix)) names.push(e.name);
+  }
   names.sort();
   return await Promise.all(
     names.map(async (name) => ({ name, bytes: await Deno.readFile(new URL(name, url)) })),

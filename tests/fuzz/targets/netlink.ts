@@ -120,7 +120,10 @@ function checkRoute(m: Parameters<typeof decodeRoute>[0]): void {
   const r = decodeRoute(m);
   if (r.dst) {
     const max = r.dst.family === 4 ? 32 : 128;
-    invariant(r.dst.bytes.length === max / 8, `dst of ${r.dst.bytes.length} bytes for IPv${r.dst.family}`);
+    invariant(
+      r.dst.bytes.length === max / 8,
+      `dst of ${r.dst.bytes.length} bytes for IPv${r.dst.family}`,
+    );
     invariant(r.dst.length <= max, `IPv${r.dst.family} dst length ${r.dst.length}`);
   }
   for (const [what, a] of [["gateway", r.gateway], ["via", r.via]] as const) {
@@ -134,13 +137,17 @@ function checkRoute(m: Parameters<typeof decodeRoute>[0]): void {
   // The allocation-free scanner of large dumps must agree with the full decoder.
   const s = scanRoute(m, newRouteScan());
   invariant(s.table === r.table, `scanRoute table ${s.table} != decodeRoute table ${r.table}`);
-  invariant(s.protocol === r.protocol && s.dstLen === m.payload[1], "scanRoute header fields differ");
+  invariant(
+    s.protocol === r.protocol && s.dstLen === m.payload[1],
+    "scanRoute header fields differ",
+  );
 }
 
 /** The netlink target. */
 export const netlinkTarget: FuzzTarget = {
   name: "netlink",
-  description: "rtnetlink replies: framing, NLMSG_ERROR/extack, link, addr, route (v4/v6/MPLS), rule",
+  description:
+    "rtnetlink replies: framing, NLMSG_ERROR/extack, link, addr, route (v4/v6/MPLS), rule",
   corpus: seeds,
   maxInputBytes: 64 * 1024,
   slowMs: 250,

@@ -26,13 +26,45 @@ const policy = compilePolicy({
 });
 let schema: DatabaseSchema | undefined;
 
-const NAMES = ["demo", "demo-b", "Demo", "kube-system", "default", "a.b", "a_b", "x".repeat(63),
-  "x".repeat(64), "", "-lead", "ns\n1", "ns 1", "ns!1", "\u00e9t\u00e9", "\ud83d\ude00", "vt12345", "lo"];
-const ADDRS = ["0a:58:0a:f4:00:05 10.244.0.5", "0a:58:0a:f4:00:06 10.244.0.6 fd00:10:244::6",
-  "0a:58:0a:f4:00:07 0.0.0.0", "0a:58:0a:f4:00:08 ::", "unknown", "router", "dynamic",
-  "0a:58:0a:f4:00:09 10.96.0.1", "0a:58:0a:f4:00:0a 192.168.1.1", "0a:58:0a:f4:00:0b 10.1.2.3/0",
-  "0a:58:0a:f4:00:0c 10.1.2.3/24", "0a:58:0a:f4:00:0d fd00::1/0", "10.244.0.5", "00:00:00:00:00:00",
-  "0a:58:0a:f4:00:0e 10.244.0.300", "0a:58:0a:f4:00:0f 1.2.3.4\n5.6.7.8", "x".repeat(5000)];
+const NAMES = [
+  "demo",
+  "demo-b",
+  "Demo",
+  "kube-system",
+  "default",
+  "a.b",
+  "a_b",
+  "x".repeat(63),
+  "x".repeat(64),
+  "",
+  "-lead",
+  "ns\n1",
+  "ns 1",
+  "ns!1",
+  "\u00e9t\u00e9",
+  "\ud83d\ude00",
+  "vt12345",
+  "lo",
+];
+const ADDRS = [
+  "0a:58:0a:f4:00:05 10.244.0.5",
+  "0a:58:0a:f4:00:06 10.244.0.6 fd00:10:244::6",
+  "0a:58:0a:f4:00:07 0.0.0.0",
+  "0a:58:0a:f4:00:08 ::",
+  "unknown",
+  "router",
+  "dynamic",
+  "0a:58:0a:f4:00:09 10.96.0.1",
+  "0a:58:0a:f4:00:0a 192.168.1.1",
+  "0a:58:0a:f4:00:0b 10.1.2.3/0",
+  "0a:58:0a:f4:00:0c 10.1.2.3/24",
+  "0a:58:0a:f4:00:0d fd00::1/0",
+  "10.244.0.5",
+  "00:00:00:00:00:00",
+  "0a:58:0a:f4:00:0e 10.244.0.300",
+  "0a:58:0a:f4:00:0f 1.2.3.4\n5.6.7.8",
+  "x".repeat(5000),
+];
 const SUBNETS = ["10.244.0.0/24", "0.0.0.0/0", "10.0.0.0/8,10.1.0.0/16", "bogus", "10.244.0.7/24"];
 
 function uuid(rng: Rng): string {
@@ -51,11 +83,19 @@ function hostileBatch(rng: Rng, known: string[]): unknown {
       name: `p${rng.int(100)}`,
       type: rng.pick(["", "", "router", "virtual", "localnet"]),
       addresses: ["set", Array.from({ length: rng.int(3) }, () => rng.pick(ADDRS))],
-      external_ids: ["map", [[rng.pick([NS, "neutron:project_id", "other"]), rng.pick(NAMES)],
-        ...(rng.chance(0.3) ? [["neutron:cidrs", rng.pick(["10.2.0.9/24", "0.0.0.0/0", "fd00::5/64 10.3.0.1/16"])]] : [])]],
+      external_ids: ["map", [
+        [rng.pick([NS, "neutron:project_id", "other"]), rng.pick(NAMES)],
+        ...(rng.chance(0.3)
+          ? [["neutron:cidrs", rng.pick(["10.2.0.9/24", "0.0.0.0/0", "fd00::5/64 10.3.0.1/16"])]]
+          : []),
+      ]],
     };
     const op = rng.int(5);
-    lsp[id] = op === 0 ? { delete: null } : op === 1 ? { modify: { addresses: row.addresses } } : { insert: row };
+    lsp[id] = op === 0
+      ? { delete: null }
+      : op === 1
+      ? { modify: { addresses: row.addresses } }
+      : { insert: row };
   }
   if (rng.chance(0.4)) {
     const id = uuid(rng);
@@ -84,7 +124,8 @@ function feed(index: TenantIndex, table: string, row: Row, deleted: boolean): vo
 /** The OVN rows target. */
 export const ovnRowsTarget: FuzzTarget = {
   name: "ovn-rows",
-  description: "OVSDB cache (NB schema, update2) -> tenant index -> tenant set, isolation invariants",
+  description:
+    "OVSDB cache (NB schema, update2) -> tenant index -> tenant set, isolation invariants",
   async setup() {
     const msgs = await ovsdbMessages();
     const reply = parseJsonBytes(msgs.find((m) => m.name.includes("get_schema"))!.bytes);
@@ -100,7 +141,7 @@ export const ovnRowsTarget: FuzzTarget = {
     );
     return [utf8(JSON.stringify([initial, ...updates])), utf8(JSON.stringify([initial]))];
   },
-  maxInputBytes: 512 * 1024,
+  maxInputBytes: 128 * 1024,
   mutate(input, rng) {
     const value = parseJsonBytes(input);
     if (!Array.isArray(value) || value.length === 0) return input;
@@ -108,7 +149,9 @@ export const ovnRowsTarget: FuzzTarget = {
       const known: string[] = [];
       for (const tu of value) {
         if (tu && typeof tu === "object") {
-          for (const t of Object.values(tu)) if (t && typeof t === "object") known.push(...Object.keys(t));
+          for (const t of Object.values(tu)) {
+            if (t && typeof t === "object") known.push(...Object.keys(t));
+          }
         }
       }
       const next = [...value];
@@ -153,11 +196,16 @@ export const ovnRowsTarget: FuzzTarget = {
       }
       // Incremental == rebuilt from the cache's final contents.
       const fresh = newIndex(mode);
-      if (mode === "subnet") for (const r of cache.table("Logical_Switch").rows()) fresh.upsertSwitch(r);
+      if (mode === "subnet") {
+        for (const r of cache.table("Logical_Switch").rows()) fresh.upsertSwitch(r);
+      }
       for (const r of cache.table("Logical_Switch_Port").rows()) fresh.upsertPort(r);
       const a = JSON.stringify(index.tenants().map((t) => [t.name, t.prefixes]));
       const b = JSON.stringify(fresh.tenants().map((t) => [t.name, t.prefixes]));
-      invariant(ambiguous || a === b, `${mode}: incremental index ${a.slice(0, 200)} != rebuilt ${b.slice(0, 200)}`);
+      invariant(
+        ambiguous || a === b,
+        `${mode}: incremental index ${a.slice(0, 200)} != rebuilt ${b.slice(0, 200)}`,
+      );
       const set = buildTenantSet(index.tenants(), policy);
       const owner = new Map<string, string>();
       for (const t of set.tenants.values()) {
@@ -165,7 +213,10 @@ export const ovnRowsTarget: FuzzTarget = {
         for (const p of t.prefixes) {
           const key = formatPrefix(p);
           invariant(!isDefaultRoute(p), `${t.name} exports default route ${key}`);
-          invariant(policy.allowed.some((x) => prefixContains(x, p)), `${t.name}: ${key} outside allowed`);
+          invariant(
+            policy.allowed.some((x) => prefixContains(x, p)),
+            `${t.name}: ${key} outside allowed`,
+          );
           invariant(!policy.deny.some((x) => prefixContains(x, p)), `${t.name}: ${key} denied`);
           invariant(!owner.has(key), `${key} exported by ${owner.get(key)} and ${t.name}`);
           owner.set(key, t.name);

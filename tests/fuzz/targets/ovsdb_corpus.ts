@@ -7,8 +7,11 @@ import { readDir, utf8 } from "./corpus.ts";
 
 /** Each captured server message, raw bytes, in capture order. */
 export async function ovsdbMessages(): Promise<{ name: string; bytes: Uint8Array }[]> {
-  const files = await readDir("tests/fuzz/corpus/ovsdb", ".json");
-  files.push({ name: "server_echo.json", bytes: utf8('{"id":"echo","method":"echo","params":[]}') });
+  const files = await readDir("tests/fuzz/corpus/ovsdb", ".jsonrpc");
+  files.push({
+    name: "server_echo.jsonrpc",
+    bytes: utf8('{"id":"echo","method":"echo","params":[]}'),
+  });
   return files;
 }
 

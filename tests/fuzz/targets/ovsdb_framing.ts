@@ -61,7 +61,9 @@ export const ovsdbFramingTarget: FuzzTarget = {
       if (value !== undefined) return utf8(JSON.stringify(mutateJson(value, rng)));
     }
     if (r === 4) { // oversize: repeat a message past the cap
-      return concat(...Array.from({ length: Math.ceil(MAX / Math.max(1, input.length)) + 1 }, () => input));
+      return concat(
+        ...Array.from({ length: Math.ceil(MAX / Math.max(1, input.length)) + 1 }, () => input),
+      );
     }
     if (r === 5) { // deep nesting
       const d = rng.range(DEPTH - 2, DEPTH + 2);

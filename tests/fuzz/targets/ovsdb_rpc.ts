@@ -124,7 +124,10 @@ export const ovsdbRpcTarget: FuzzTarget = {
       const out = await withTimeout(written, 5000, "client socket not closed");
       const framer = new JsonFramer();
       for (const msg of framer.push(out)) {
-        invariant(isObject(msg) && "id" in msg, `client wrote ${JSON.stringify(msg)?.slice(0, 80)}`);
+        invariant(
+          isObject(msg) && "id" in msg,
+          `client wrote ${JSON.stringify(msg)?.slice(0, 80)}`,
+        );
         const request = typeof msg.method === "string" && Array.isArray(msg.params);
         const response = "result" in msg && "error" in msg;
         invariant(request || response, `client wrote ${JSON.stringify(msg).slice(0, 80)}`);

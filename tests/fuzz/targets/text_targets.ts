@@ -61,6 +61,8 @@ export const configTarget: FuzzTarget = {
   },
   mutate: mutateYaml,
   maxInputBytes: 64 * 1024,
+  // 64 KiB of YAML through the schema takes ~100 ms here; allow for a loaded machine.
+  slowMs: 3000,
   run(input) {
     const text = decoder.decode(input);
     const config = parseWithSchema(text, configSchema, { file: "fuzz.yaml" });
@@ -102,6 +104,7 @@ export const tenantsTarget: FuzzTarget = {
   },
   mutate: mutateYaml,
   maxInputBytes: 64 * 1024,
+  slowMs: 3000,
   run(input) {
     const raws = parseTenantsFile(decoder.decode(input), { file: "fuzz.yaml", policy: policy! });
     // What the file accepted, the tenant-set gate must accept unchanged.
@@ -137,7 +140,9 @@ export const frrRunningConfigTarget: FuzzTarget = {
     const text = decoder.decode(input);
     const blocks = parseRunningConfig(text);
     for (const b of blocks) {
-      for (const l of [b.header, ...b.lines, ...b.sections.flatMap((s) => [s.header, ...s.lines])]) {
+      for (
+        const l of [b.header, ...b.lines, ...b.sections.flatMap((s) => [s.header, ...s.lines])]
+      ) {
         invariant(l.length > 0 && !l.includes("\n"), `parsed line ${JSON.stringify(l)}`);
         invariant(!/^[ \t\r\v\f]|[ \t\r\v\f]$/.test(l), `untrimmed line ${JSON.stringify(l)}`);
         invariant(!l.includes("\r"), `CR inside parsed line ${JSON.stringify(l)}`);
@@ -162,7 +167,13 @@ async function exampleDesired(): Promise<ReturnType<typeof renderFrrConfig>> {
     tenants: [
       {
         tenant: { name: "demo", prefixes: [parsePrefix("10.244.0.0/24")] },
-        allocation: { tenant: "demo", vrf: "demo", table: 1001, rd: "65000:1001", rt: "65000:1001" },
+        allocation: {
+          tenant: "demo",
+          vrf: "demo",
+          table: 1001,
+          rd: "65000:1001",
+          rt: "65000:1001",
+        },
       },
     ],
   });
