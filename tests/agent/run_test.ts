@@ -6,133 +6,45 @@
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { ip, withNetns } from "../support/netns.ts";
 import { startFrr } from "../support/frr.ts";
-import { freePort, shortId, waitFor } from "../support/proc.ts";
+import { shortId, waitFor } from "../support/proc.ts";
+import {
+  type AgentLab,
+  type AgentProc,
+  agentRouteLines,
+  atomicWrite,
+  childCommands,
+  MAIN,
+  makeAgentLab,
+  reap,
+  spawnAgent,
+  stateTables,
+  stopAgent,
+  waitReady,
+} from "../support/agent_proc.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-interface Lab {
-  dir: string;
-  url: string;
-  config: string;
-  tenants: string;
-  state: string;
+interface Lab extends AgentLab {
   frrName: string;
 }
 
 async function makeLab(frrName: string, tenants: string): Promise<Lab> {
-  const dir = await Deno.makeTempDir({ prefix: "vpnv4-run-" });
-  const port = freePort();
-  const config = `bgp:
-  asn: 65000
-  router_id: 192.0.2.1
-  peers:
-    - address: 192.0.2.254
-      remote_asn: 65001
-      description: fortigate
-tenants:
-  sources:
-    - type: file
-      path: tenants.yaml
-  policy:
-    allowed: [10.0.0.0/8, fd00::/8]
-allocation:
-  state_file: state/state.json
-  table_range: { min: 2000, max: 2999 }
-frr:
-  pathspace: ${frrName}
-kernel:
-  vrf_mode: table
-  mpls: off
-reconcile:
-  debounce_ms: 50
-  frr_check_s: 1
-http:
-  listen: 127.0.0.1:${port}
-log:
-  level: debug
-  format: json
-`;
-  await Deno.writeTextFile(`${dir}/vpnv4-agent.yaml`, config);
-  await Deno.writeTextFile(`${dir}/tenants.yaml`, tenants);
-  return {
-    dir,
-    url: `http://127.0.0.1:${port}`,
-    config: `${dir}/vpnv4-agent.yaml`,
-    tenants: `${dir}/tenants.yaml`,
-    state: `${dir}/state/state.json`,
-    frrName,
-  };
-}
-
-/** Writes the tenants file the way editors and config management do: temp file + rename. */
-async function atomicWrite(path: string, text: string): Promise<void> {
-  await Deno.writeTextFile(`${path}.tmp`, text);
-  await Deno.rename(`${path}.tmp`, path);
-}
-
-interface AgentProc {
-  child: Deno.ChildProcess;
-  /** Everything the agent logged so far (stderr is drained continuously). */
-  log: () => string;
-  done: Promise<string>;
+  const lab = await makeAgentLab("vpnv4-run-", { pathspace: frrName, tenants, stateDir: "state" });
+  return { ...lab, frrName };
 }
 
 function startAgent(lab: Lab, ns: string, ...extra: string[]): AgentProc {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, "run", "--config", lab.config, "--netns", ns, ...extra],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const done = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of child.stderr) text += dec.decode(chunk, { stream: true });
-    return text;
-  })();
-  return { child, log: () => text, done };
-}
-
-async function stopAgent(agent: AgentProc, signal: Deno.Signal = "SIGTERM") {
-  agent.child.kill(signal);
-  const status = await agent.child.status;
-  return { code: status.code, stderr: await agent.done };
+  return spawnAgent(["run", "--config", lab.config, "--netns", ns, ...extra]);
 }
 
 async function tableOf(lab: Lab, tenant: string): Promise<number> {
-  const state = JSON.parse(await Deno.readTextFile(lab.state));
-  const entries: Array<{ tenant: string; table: number }> = state.allocations;
-  const e = entries.find((x) => x.tenant === tenant);
-  if (!e) throw new Error(`no state entry for ${tenant}: ${JSON.stringify(state)}`);
-  return e.table;
+  const table = (await stateTables(lab)).get(tenant);
+  if (table === undefined) throw new Error(`no state entry for ${tenant}`);
+  return table;
 }
 
 /** The agent's routes (protocol 245) in `table`, one normalized line each, sorted. */
 async function routes(ns: string, table: number): Promise<string> {
-  const lines: string[] = [];
-  for (const family of ["-4", "-6"]) {
-    const out = await ip(ns, family, "route", "show", "table", "all", "proto", "245");
-    for (const line of out.split("\n")) {
-      if (!line.includes(` table ${table} `)) continue;
-      lines.push(line.replace(` table ${table}`, "").replace(/\s+/g, " ").trim());
-    }
-  }
-  return lines.sort().join("\n");
-}
-
-/** Pids and command lines of the direct children of `pid` (from /proc). */
-async function childCommands(pid: number): Promise<Array<{ pid: number; cmd: string }>> {
-  const out: Array<{ pid: number; cmd: string }> = [];
-  try {
-    for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
-      const kids = await Deno.readTextFile(`/proc/${pid}/task/${task.name}/children`)
-        .catch(() => "");
-      for (const kid of kids.split(" ").filter(Boolean)) {
-        const cmd = await Deno.readTextFile(`/proc/${kid}/cmdline`).catch(() => "");
-        out.push({ pid: Number(kid), cmd: cmd.split("\0").join(" ") });
-      }
-    }
-  } catch { /* the process is gone */ }
-  return out;
+  return (await agentRouteLines(ns)).filter((line) => line.includes(` table ${table} `))
+    .map((line) => line.replace(` table ${table}`, "").trim()).sort().join("\n");
 }
 
 /**
@@ -189,14 +101,6 @@ async function frrTenantVrfs(frrName: string): Promise<number> {
   return (new TextDecoder().decode(out.stdout).match(/^router bgp 65000 vrf t\d+$/gm) ?? []).length;
 }
 
-/** Kills the agent if it still runs and waits for its output to end. */
-async function reap(agent: AgentProc): Promise<void> {
-  try {
-    agent.child.kill("SIGKILL");
-  } catch { /* already exited */ }
-  await agent.done;
-}
-
 const TENANTS = `tenants:
   - name: demo
     prefixes: [10.244.0.0/24, fd00:10:244::/64]
@@ -244,15 +148,7 @@ Deno.test({
           assertStringIncludes(running, "rt vpn both 65000:");
 
           // HTTP: ready, status with both tenants, metrics, and the status command.
-          await waitFor(
-            async () =>
-              (await fetch(`${lab.url}/readyz`).then((r) => r.text(), () => "")) === "ok\n" ||
-              (await fetch(`${lab.url}/readyz`).then((r) => r.status, () => 0)) === 200,
-            {
-              timeoutMs: 15_000,
-              describe: () => `never ready; log:\n${agent.log().slice(-2000)}`,
-            },
-          );
+          await waitReady(lab, agent, { timeoutMs: 15_000 });
           const status = await (await fetch(`${lab.url}/status`)).json();
           assertEquals(status.ready, true);
           assertEquals(
@@ -375,8 +271,8 @@ Deno.test({
           let count = 0;
           let running = "";
           await waitFor(async () => {
-            const v4 = await ip(ns, "-4", "route", "show", "table", "all", "proto", "245");
-            count = v4.split("\n").filter((l) => l.startsWith("blackhole")).length;
+            const v4 = await agentRouteLines(ns, { family: "-4" });
+            count = v4.filter((l) => l.startsWith("blackhole")).length;
             running = await frr.vtysh("show running-config");
             return count === n &&
               (running.match(/^router bgp 65000 vrf t\d+$/gm) ?? []).length === n;

@@ -2,18 +2,46 @@
  * Shared scaffolding of the host-side fault tests: a real `vpnv4-agent run` process managing a
  * fresh netns (`kernel.vrf_mode: table`, this kernel has no VRF) and a real FRR pathspace, plus
  * the probes the tests assert on (/readyz, /metrics, logs, routes, FRR running-config) and the
- * operator configuration that must survive every fault.
- *
- * Modelled on tests/agent/run_test.ts (same process start and stderr draining).
+ * operator configuration that must survive every fault. The process, HTTP, log and route helpers
+ * are tests/support/agent_proc.ts's (re-exported here).
  * @module
  */
-import { stringify } from "yaml";
-import { assert, assertStringIncludes } from "../support/assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { ip } from "../support/netns.ts";
 import type { FrrInstance } from "../support/frr.ts";
-import { freePort, waitFor } from "../support/proc.ts";
+import type { OvnDbInstance } from "../support/ovn_nb.ts";
+import { waitFor } from "../support/proc.ts";
+import {
+  type AgentLab,
+  type AgentProc,
+  agentRoutes,
+  makeAgentLab,
+  reap,
+  spawnAgent,
+  stateTables,
+  stopAgent,
+  type Tenants,
+} from "../support/agent_proc.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+export {
+  type AgentProc,
+  agentRoutes,
+  atomicWrite,
+  findLog,
+  type LogRecord,
+  logRecords,
+  metric,
+  readyz,
+  reap,
+  stateTables,
+  status,
+  stopAgent,
+  type Tenants,
+  tenantsYaml,
+  waitLog,
+  waitNotReady,
+  waitReady,
+} from "../support/agent_proc.ts";
 
 /** Options of {@link makeLab}. */
 export interface LabOptions {
@@ -37,246 +65,143 @@ export interface LabOptions {
   env?: Record<string, string>;
 }
 
-/** One lab: temp dir, config, tenants and state files, HTTP URL. */
-export interface Lab {
-  readonly dir: string;
-  readonly url: string;
-  readonly config: string;
-  readonly tenants: string;
-  readonly state: string;
+/** One lab: temp dir, config, tenants and state files, HTTP URL, the netns and FRR it drives. */
+export interface Lab extends AgentLab {
   readonly ns: string;
   readonly frr: FrrInstance;
   readonly env: Record<string, string>;
 }
 
-/** Writes the agent configuration (and tenants file) into a fresh temp dir. */
+/**
+ * Writes the agent configuration (and tenants file) into a fresh temp dir: backoff capped at
+ * 2 s, the periodic full reconcile an hour away.
+ */
 export async function makeLab(options: LabOptions): Promise<Lab> {
-  const dir = await Deno.makeTempDir({ prefix: "vpnv4-fault-" });
-  const port = freePort();
-  const sources: Record<string, unknown>[] = [];
-  if (options.tenants !== undefined) sources.push({ type: "file", path: "tenants.yaml" });
-  if (options.ovn !== undefined) {
-    sources.push({ type: "ovn", connection: options.ovn, prefix_mode: "host", debounce_ms: 50 });
-  }
-  const stateDir = options.stateDir ?? `${dir}/state`;
-  const config: Record<string, unknown> = {
-    bgp: {
-      asn: 65000,
-      router_id: "192.0.2.1",
-      peers: [{ address: "192.0.2.254", remote_asn: 65001, description: "fortigate" }],
-    },
-    tenants: { sources, policy: { allowed: ["10.0.0.0/8", "fd00::/8"] } },
-    allocation: { state_file: `${stateDir}/state.json`, table_range: { min: 2000, max: 2999 } },
-    frr: { pathspace: options.frr.name, ...options.frrSection },
-    kernel: { vrf_mode: "table", mpls: "off" },
-    reconcile: {
-      debounce_ms: 50,
-      frr_check_s: 1,
-      max_backoff_s: 2,
-      interval_s: 3600,
-      ...options.reconcile,
-    },
-    http: { listen: `127.0.0.1:${port}` },
-    log: { level: "debug", format: "json" },
+  const sections: Record<string, Record<string, unknown>> = {
+    frr: { ...options.frrSection },
+    reconcile: { max_backoff_s: 2, interval_s: 3600, ...options.reconcile },
   };
   if (options.importNb !== undefined) {
-    config.import = {
+    sections.import = {
       enabled: true,
       connection: options.importNb,
       router: "lr0",
       nexthop_v4: "100.64.0.1",
     };
   }
-  await Deno.writeTextFile(`${dir}/vpnv4-agent.yaml`, stringify(config));
-  if (options.tenants !== undefined) {
-    await Deno.writeTextFile(`${dir}/tenants.yaml`, options.tenants);
-  }
-  return {
-    dir,
-    url: `http://127.0.0.1:${port}`,
-    config: `${dir}/vpnv4-agent.yaml`,
-    tenants: `${dir}/tenants.yaml`,
-    state: `${stateDir}/state.json`,
-    ns: options.ns,
-    frr: options.frr,
-    env: options.env ?? {},
-  };
+  const lab = await makeAgentLab("vpnv4-fault-", {
+    pathspace: options.frr.name,
+    tenants: options.tenants,
+    sources: options.ovn === undefined
+      ? []
+      : [{ type: "ovn", connection: options.ovn, prefix_mode: "host", debounce_ms: 50 }],
+    stateDir: options.stateDir,
+    sections,
+  });
+  return { ...lab, ns: options.ns, frr: options.frr, env: options.env ?? {} };
 }
 
-/** Writes a file the way editors and config management do: temp file + rename. */
-export async function atomicWrite(path: string, text: string): Promise<void> {
-  await Deno.writeTextFile(`${path}.tmp`, text);
-  await Deno.rename(`${path}.tmp`, path);
-}
-
-/** A running agent process. */
-export interface AgentProc {
-  child: Deno.ChildProcess;
-  /** Everything the agent logged so far (stderr is drained continuously). */
-  log: () => string;
-  done: Promise<string>;
-}
-
-/** Starts `vpnv4-agent run --config … --netns …`. */
+/** Starts `vpnv4-agent run --config … --netns …` (all permissions, the lab's extra env). */
 export function startAgent(lab: Lab, ...extra: string[]): AgentProc {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, "run", "--config", lab.config, "--netns", lab.ns, ...extra],
-    stdout: "null",
-    stderr: "piped",
+  return spawnAgent(["run", "--config", lab.config, "--netns", lab.ns, ...extra], {
     env: lab.env,
-  }).spawn();
-  let text = "";
-  const done = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of child.stderr) text += dec.decode(chunk, { stream: true });
-    return text;
-  })();
-  return { child, log: () => text, done };
-}
-
-/** SIGTERM and wait: exit code and the whole log. */
-export async function stopAgent(agent: AgentProc): Promise<{ code: number; stderr: string }> {
-  agent.child.kill("SIGTERM");
-  const status = await agent.child.status;
-  return { code: status.code, stderr: await agent.done };
-}
-
-/** Kills the agent if it still runs and waits for its output to end. */
-export async function reap(agent: AgentProc): Promise<void> {
-  try {
-    agent.child.kill("SIGKILL");
-  } catch { /* already exited */ }
-  await agent.done;
-}
-
-/** GET /readyz: status code and body ("" when the agent does not answer). */
-export async function readyz(lab: Lab): Promise<{ status: number; text: string }> {
-  try {
-    const r = await fetch(`${lab.url}/readyz`);
-    return { status: r.status, text: await r.text() };
-  } catch {
-    return { status: 0, text: "" };
-  }
-}
-
-/** GET /status as JSON. */
-export async function status(lab: Lab): Promise<Record<string, unknown>> {
-  return await (await fetch(`${lab.url}/status`)).json();
-}
-
-/** Waits for /readyz to answer 200. */
-export async function waitReady(lab: Lab, agent: AgentProc, timeoutMs = 60_000): Promise<void> {
-  let last = { status: 0, text: "" };
-  await waitFor(async () => (last = await readyz(lab)).status === 200, {
-    timeoutMs,
-    describe: () =>
-      `never ready: ${last.status} ${last.text}\nlog:\n${agent.log().slice(-3000)}`,
   });
 }
 
 /**
- * Waits for /readyz to answer 503 with a reason matching `pattern`; returns that reason line.
+ * Makes a lab, starts the agent on it and runs `fn`; then the agent must stop cleanly on SIGTERM
+ * (exit 0). Whatever happens, the agent is killed and the lab dir removed afterwards.
  */
-export async function waitNotReady(
-  lab: Lab,
-  agent: AgentProc,
-  pattern: RegExp,
-  timeoutMs = 30_000,
-): Promise<string> {
-  let last = { status: 0, text: "" };
-  let line: string | undefined;
-  await waitFor(async () => {
-    last = await readyz(lab);
-    line = last.status === 503 ? last.text.split("\n").find((l) => pattern.test(l)) : undefined;
-    return line !== undefined;
-  }, {
-    timeoutMs,
-    describe: () =>
-      `readyz never reported ${pattern}: ${last.status} ${last.text}\nlog:\n${
-        agent.log().slice(-3000)
-      }`,
-  });
-  return line!;
-}
-
-/** Sum of the samples of metric `name` whose labels include `labels`. */
-export async function metric(
-  lab: Lab,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const text = await (await fetch(`${lab.url}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (line.startsWith("#")) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = m[2] ?? "";
-    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) {
-      sum += Number(m[3]);
-    }
-  }
-  return sum;
-}
-
-/** One JSON log record of the agent. */
-export interface LogRecord {
-  level: string;
-  message: string;
-  [key: string]: unknown;
-}
-
-/** The agent's JSON log records (lines that are not JSON are skipped). */
-export function logRecords(agent: AgentProc): LogRecord[] {
-  const out: LogRecord[] = [];
-  for (const line of agent.log().split("\n")) {
-    if (!line.startsWith("{")) continue;
+export async function withLabAgent(
+  options: LabOptions,
+  fn: (lab: Lab, agent: AgentProc) => Promise<void>,
+): Promise<void> {
+  const lab = await makeLab(options);
+  try {
+    const agent = startAgent(lab);
     try {
-      out.push(JSON.parse(line));
-    } catch { /* partial line */ }
-  }
-  return out;
-}
-
-/** The first log record at warning level or above whose message matches `pattern`. */
-export function findLog(agent: AgentProc, pattern: RegExp): LogRecord | undefined {
-  return logRecords(agent).find((r) =>
-    /^(WARN|WARNING|ERROR|FATAL)/i.test(r.level) && pattern.test(r.message)
-  );
-}
-
-/** Waits for such a log record and returns it. */
-export async function waitLog(agent: AgentProc, pattern: RegExp, timeoutMs = 30_000) {
-  let found: LogRecord | undefined;
-  await waitFor(() => (found = findLog(agent, pattern)) !== undefined, {
-    timeoutMs,
-    describe: () => `no warning/error log matching ${pattern}:\n${agent.log().slice(-3000)}`,
-  });
-  return found!;
-}
-
-/** The agent's routes (protocol 245) of the netns: `TABLE DST` per route, sorted. */
-export async function agentRoutes(ns: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const family of ["-4", "-6"]) {
-    const text = await ip(ns, family, "route", "show", "table", "all", "proto", "245");
-    for (const line of text.split("\n")) {
-      const m = /^blackhole (\S+) .*table (\d+)/.exec(line);
-      if (!m) continue;
-      // ip prints host routes without their length.
-      const dst = m[1].includes("/") ? m[1] : `${m[1]}/${family === "-4" ? 32 : 128}`;
-      out.push(`${m[2]} ${dst}`);
+      await fn(lab, agent);
+      const stopped = await stopAgent(agent);
+      assertEquals(stopped.code, 0, stopped.stderr.slice(-2000));
+    } finally {
+      await reap(agent);
     }
+  } finally {
+    await Deno.remove(lab.dir, { recursive: true }).catch(() => {});
   }
-  return out.sort();
 }
 
-/** The state file's allocations: tenant → table. */
-export async function stateTables(lab: Lab): Promise<Map<string, number>> {
-  const state = JSON.parse(await Deno.readTextFile(lab.state));
-  return new Map(
-    (state.allocations as Array<{ tenant: string; table: number; retired_at?: string }>)
-      .filter((a) => !a.retired_at).map((a) => [a.tenant, a.table]),
+/**
+ * Waits until the kernel (routes) and FRR (VRF instances) hold exactly `tenants` (either one
+ * alone with `kernel: false` or `frr: false`); returns the routes seen.
+ */
+export async function waitApplied(
+  lab: Lab,
+  tenants: Tenants,
+  options: { why: string; kernel?: boolean; frr?: boolean },
+): Promise<string[]> {
+  const kernel = options.kernel ?? true;
+  const frr = options.frr ?? true;
+  const wantVrfs = Object.keys(tenants).sort();
+  let have: string[] = [];
+  let want: string[] = [];
+  let vrfs: string[] = [];
+  await waitFor(async () => {
+    if (kernel) {
+      try {
+        want = await expectedRoutes(lab, tenants);
+      } catch {
+        return false; // not allocated yet
+      }
+      have = await agentRoutes(lab.ns);
+    }
+    if (frr) vrfs = await frrTenantVrfs(lab.frr);
+    return (!kernel || JSON.stringify(have) === JSON.stringify(want)) &&
+      (!frr || JSON.stringify(vrfs) === JSON.stringify(wantVrfs));
+  }, {
+    timeoutMs: 30_000,
+    describe: () =>
+      `${options.why}:` +
+      (kernel ? ` kernel ${JSON.stringify(have)} (want ${JSON.stringify(want)})` : "") +
+      (frr ? ` FRR VRFs ${JSON.stringify(vrfs)} (want ${JSON.stringify(wantVrfs)})` : ""),
+  });
+  return have;
+}
+
+/** The return path's (owned) NB static routes: `prefix nexthop[ tenant]` per row, sorted. */
+async function ownedNbRoutes(
+  nb: OvnDbInstance,
+  options: { tenant?: boolean } = {},
+): Promise<string[]> {
+  const out = await nb.nbctl([
+    "--format=csv",
+    "--no-headings",
+    "--data=bare",
+    "--columns=ip_prefix,nexthop,external_ids",
+    "find",
+    "Logical_Router_Static_Route",
+  ]);
+  return out.split("\n").filter((l) => l.includes("vpnv4-agent:owner")).map((l) => {
+    const [prefix, nexthop, ids] = l.split(",");
+    return options.tenant
+      ? `${prefix} ${nexthop} ${/vpnv4-agent:tenant=(\S+)/.exec(ids)?.[1]}`
+      : `${prefix} ${nexthop}`;
+  }).sort();
+}
+
+/** Waits (30 s) until the owned NB static routes are exactly `want` (as {@link ownedNbRoutes}). */
+export async function waitOwnedNbRoutes(
+  nb: OvnDbInstance,
+  agent: AgentProc,
+  options: { want: string[]; tenant?: boolean; why: string },
+): Promise<void> {
+  let have: string[] = [];
+  await waitFor(
+    async () => (have = await ownedNbRoutes(nb, options)).join() === options.want.join(),
+    {
+      timeoutMs: 30_000,
+      describe: () => `${options.why}: NB ${JSON.stringify(have)}\n${agent.log().slice(-2000)}`,
+    },
   );
 }
 
@@ -329,7 +254,10 @@ export async function addOperatorFrr(frr: FrrInstance): Promise<void> {
 export async function assertOperatorFrr(frr: FrrInstance): Promise<string> {
   const running = await frr.vtysh("show running-config");
   assertStringIncludes(running, "ip prefix-list OPERATOR seq 5 permit 10.0.0.0/8");
-  assertStringIncludes(running, "route-map OPERATOR-RM permit 10\n match ip address prefix-list OPERATOR");
+  assertStringIncludes(
+    running,
+    "route-map OPERATOR-RM permit 10\n match ip address prefix-list OPERATOR",
+  );
   assertStringIncludes(running, "neighbor 192.0.2.77 remote-as 65077");
   assertStringIncludes(running, "neighbor 192.0.2.77 description operator-peer");
   assertStringIncludes(running, `router bgp 65000 vrf ${OPERATOR_VRF}\n bgp router-id 192.0.2.9`);

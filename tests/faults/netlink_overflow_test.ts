@@ -10,7 +10,7 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { ip, isRoot, run, withNetns } from "../support/netns.ts";
 import { startFrr } from "../support/frr.ts";
-import { type OvnDbInstance, startOvnDb } from "../support/ovn_nb.ts";
+import { startOvnDb } from "../support/ovn_nb.ts";
 import { shortId, waitFor } from "../support/proc.ts";
 import { recordReliability } from "../support/reliability.ts";
 import { MONITOR_RCVBUF_ENV } from "../../src/kernel/plane.ts";
@@ -22,37 +22,19 @@ import {
   assertOperatorRoute,
   expectedRoutes,
   frrTenantVrfs,
-  type Lab,
-  makeLab,
   metric,
-  reap,
   scrub,
-  startAgent,
   stateTables,
   status,
-  stopAgent,
   waitLog,
+  waitOwnedNbRoutes,
   waitReady,
+  withLabAgent,
 } from "./_lab.ts";
 
 /** Route changes in the flood (adds, then deletes, of NOISE/2 routes). */
 const NOISE = 200_000;
 const NOISE_TABLE = 3100;
-
-async function ownedRoutes(nb: OvnDbInstance): Promise<string[]> {
-  const out = await nb.nbctl([
-    "--format=csv",
-    "--no-headings",
-    "--data=bare",
-    "--columns=ip_prefix,nexthop,external_ids",
-    "find",
-    "Logical_Router_Static_Route",
-  ]);
-  return out.split("\n").filter((l) => l.includes("vpnv4-agent:owner")).map((l) => {
-    const [prefix, nexthop] = l.split(",");
-    return `${prefix} ${nexthop}`;
-  }).sort();
-}
 
 Deno.test({
   name: "faults: route monitor overflow (ENOBUFS) during a route flood → return path resynced",
@@ -63,7 +45,6 @@ Deno.test({
     withNetns(async (ns) => {
       const frr = await startFrr({ name: `n${shortId(6)}`, netns: ns, bgpPort: 0 });
       const nb = await startOvnDb();
-      let lab: Lab | undefined;
       try {
         await nb.nbctl(["lr-add", "lr0"]);
         await nb.nbctl(["lr-route-add", "lr0", "192.0.2.0/24", "10.0.0.254"]);
@@ -71,16 +52,14 @@ Deno.test({
         await addOperatorFrr(frr);
         await addOperatorRoute(ns);
         const tenants = { demo: ["10.244.0.0/24", "fd00:10:244::/64"] };
-        lab = await makeLab({
+        await withLabAgent({
           frr,
           ns,
           tenants: "tenants:\n  - name: demo\n    prefixes: [10.244.0.0/24, fd00:10:244::/64]\n",
           importNb: nb.unixRemote,
           // 16 KiB (the kernel doubles it) instead of 8 MiB, which a flood here never fills.
           env: { [MONITOR_RCVBUF_ENV]: "16384" },
-        });
-        const agent = startAgent(lab);
-        try {
+        }, async (lab, agent) => {
           await waitReady(lab, agent);
           const table = (await stateTables(lab)).get("demo")!;
           const overflowsBefore = await metric(lab, "vpnv4_netlink_monitor_overflows_total");
@@ -103,7 +82,7 @@ Deno.test({
           await run(["ip", "-n", ns, "-batch", batch]);
 
           await waitFor(
-            async () => await metric(lab!, "vpnv4_netlink_monitor_overflows_total") > 0,
+            async () => await metric(lab, "vpnv4_netlink_monitor_overflows_total") > 0,
             {
               timeoutMs: 30_000,
               describe: () => `no overflow seen after ${NOISE} route changes`,
@@ -111,15 +90,10 @@ Deno.test({
           );
           const overflows = await metric(lab, "vpnv4_netlink_monitor_overflows_total");
           const warned = await waitLog(agent, /route monitor lost events/);
-          await waitFor(
-            async () =>
-              (await ownedRoutes(nb)).join() ===
-                "198.51.100.0/24 100.64.0.1,203.0.113.0/24 100.64.0.1",
-            {
-              timeoutMs: 30_000,
-              describe: () => `return path not resynced: ${agent.log().slice(-2000)}`,
-            },
-          );
+          await waitOwnedNbRoutes(nb, agent, {
+            want: ["198.51.100.0/24 100.64.0.1", "203.0.113.0/24 100.64.0.1"],
+            why: "return path not resynced",
+          });
           await waitFor(
             () => agent.log().includes("return path resynced after lost route monitor events"),
             { timeoutMs: 15_000, describe: () => "no resync logged" },
@@ -136,9 +110,12 @@ Deno.test({
           assertEquals(routes, await expectedRoutes(lab, tenants));
           assertEquals(await ip(ns, "route", "show", "table", `${NOISE_TABLE}`), "");
           assertEquals(await frrTenantVrfs(frr), ["demo"]);
-          assertEquals(await nb.nbctl(["lr-route-list", "lr0"]).then((t) =>
-            t.split("\n").filter((l) => l.includes("10.0.0.254")).join()
-          ), operatorRoute.split("\n").filter((l) => l.includes("10.0.0.254")).join());
+          assertEquals(
+            await nb.nbctl(["lr-route-list", "lr0"]).then((t) =>
+              t.split("\n").filter((l) => l.includes("10.0.0.254")).join()
+            ),
+            operatorRoute.split("\n").filter((l) => l.includes("10.0.0.254")).join(),
+          );
           const operator = await assertOperatorFrr(frr);
           await assertOperatorRoute(ns);
           await recordReliability({
@@ -150,20 +127,23 @@ Deno.test({
               "(ENOBUFS) and events are dropped",
             happened: `logged ("${scrub(warned.message, lab)}"); ` +
               "vpnv4_netlink_monitor_overflows_total rose; /status import plane warning " +
-              `"${scrub(warning.replace(/last at \S+;/, "last at <time>;").replace(/\d+ time\(s\)/, "N time(s)"), lab)}"; the return path was re-read from a fresh dump ` +
+              `"${
+                scrub(
+                  warning.replace(/last at \S+;/, "last at <time>;").replace(
+                    /\d+ time\(s\)/,
+                    "N time(s)",
+                  ),
+                  lab,
+                )
+              }"; the return path was re-read from a fresh dump ` +
               "(periodic resync an hour away) and both imported routes reached NB; /readyz 200",
             lost: `nothing: both imported routes written as owned NB static routes, ` +
               `${routes.length} kernel routes and the FRR VRF instance of 1 tenant as desired; ` +
               `operator NB static route, ${operator} and an operator kernel route intact`,
           });
           assert(overflows > 0);
-          const stopped = await stopAgent(agent);
-          assertEquals(stopped.code, 0, stopped.stderr.slice(-2000));
-        } finally {
-          await reap(agent);
-        }
+        });
       } finally {
-        if (lab) await Deno.remove(lab.dir, { recursive: true }).catch(() => {});
         await nb.stop();
         await frr.stop();
       }

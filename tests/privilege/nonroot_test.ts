@@ -13,19 +13,24 @@
  * programmed.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
-import { ip, isRoot, run, withNetns } from "../support/netns.ts";
+import { isRoot, run, withNetns } from "../support/netns.ts";
 import { startFrr } from "../support/frr.ts";
 import { shortId, waitFor } from "../support/proc.ts";
 import {
+  agentConfigText,
+  agentRouteLines,
+  httpGet,
+  reap,
+  stopAgent,
+  waitReady,
+} from "../support/agent_proc.ts";
+import {
   type AgentLayout,
-  type AgentProcess,
   layoutFlags,
   makeLayout,
-  nsGet,
   PERMISSION_DENIED,
   removeLayout,
-  spawnAgent,
-  stopAgent,
+  spawnShippedAgent,
   writeConfigFile,
 } from "../ship/_agent.ts";
 import {
@@ -49,7 +54,6 @@ const hasTools = await Promise.all(
 ).then((all) => all.every(Boolean));
 
 interface Fixture {
-  ns: string;
   layout: AgentLayout;
   flags: string[];
   env: Record<string, string>;
@@ -62,42 +66,27 @@ function configText(
   f: { layout: AgentLayout; certs: TestCerts; sslRemote: string; frrName: string },
   log: { format: "json" | "text"; level: string },
 ): string {
-  return `bgp:
-  asn: 65000
-  router_id: 192.0.2.1
-  peers:
-    - address: 192.0.2.254
-      remote_asn: 65001
-      password: ${PASSWORD}
-tenants:
-  sources:
-    - type: ovn
-      connection: ${f.sslRemote}
-      tls:
-        key: ${f.certs.clientKey}
-        cert: ${f.certs.clientCert}
-        ca: ${f.certs.ca}
-      prefix_mode: host
-      debounce_ms: 50
-    - type: file
-      path: ${f.layout.tenants}
-  policy:
-    allowed: [10.0.0.0/8]
-allocation:
-  state_file: ${f.layout.stateDir}/node/state.json
-  table_range: { min: 3000, max: 3999 }
-frr:
-  pathspace: ${f.frrName}
-kernel:
-  vrf_mode: table
-  mpls: auto
-reconcile:
-  debounce_ms: 50
-  frr_check_s: 1
-log:
-  level: ${log.level}
-  format: ${log.format}
-`;
+  return agentConfigText({
+    pathspace: f.frrName,
+    sources: [
+      {
+        type: "ovn",
+        connection: f.sslRemote,
+        tls: { key: f.certs.clientKey, cert: f.certs.clientCert, ca: f.certs.ca },
+        prefix_mode: "host",
+        debounce_ms: 50,
+      },
+      { type: "file", path: f.layout.tenants },
+    ],
+    stateFile: `${f.layout.stateDir}/node/state.json`,
+    sections: {
+      bgp: { peers: [{ address: "192.0.2.254", remote_asn: 65001, password: PASSWORD }] },
+      tenants: { policy: { allowed: ["10.0.0.0/8"] } },
+      allocation: { table_range: { min: 3000, max: 3999 } },
+      kernel: { mpls: "auto" },
+      log,
+    },
+  });
 }
 
 /** Asserts that no secret (password, any line of the private key's PEM body) is in `text`. */
@@ -115,17 +104,6 @@ async function listeners(ns: string, pid: number): Promise<{ tcp: string[]; unix
       .split("\n").filter((l) => l.includes(`pid=${pid},`))
       .map((l) => l.trim().split(/\s+/)[flag === "-x" ? 4 : 3]);
   return { tcp: [...await list("-t"), ...await list("-u")], unix: await list("-x") };
-}
-
-async function waitReady(f: Fixture, agent: AgentProcess): Promise<void> {
-  await waitFor(async () => (await nsGet(f.ns, `${DEFAULT_URL}/readyz`)).status === 200, {
-    timeoutMs: 90_000,
-    describe: () => `never ready; agent output:\n${agent.output().slice(-3000)}`,
-  });
-}
-
-async function agentRoutes(ns: string): Promise<string> {
-  return await ip(ns, "-4", "route", "show", "table", "all", "proto", "245");
 }
 
 Deno.test({
@@ -173,7 +151,6 @@ Deno.test({
           );
           const keyText = await Deno.readTextFile(certs.clientKey);
           const f: Fixture = {
-            ns,
             layout,
             flags: layoutFlags(layout, { tlsDirs: [tlsDir] }),
             env: { DENO_DIR: await serviceDenoDir(layout.root), HOME: layout.runtimeDir },
@@ -183,52 +160,49 @@ Deno.test({
           };
           assert(f.keyLines.length > 0);
           const cfg = { layout, certs, sslRemote: ovsdb.sslRemote, frrName: frr.name };
-          const start = (caps: string[]) =>
-            spawnAgent(["run", "--config", layout.config], {
+          const http = { url: DEFAULT_URL, netns: ns };
+          const spawn = (args: string[], prefix: string[]) =>
+            spawnShippedAgent(args, {
               netns: ns,
               flags: f.flags,
-              prefix: setprivArgs([f.frrvty], caps),
+              prefix,
               env: f.env,
               runtimeDir: layout.runtimeDir,
             });
+          /** Writes the configuration with `log` and starts the agent with only `caps`. */
+          const start = async (caps: string[], log: { format: "json" | "text"; level: string }) => {
+            await writeConfigFile(layout.config, configText(cfg, log), { gid: owner.gid });
+            return spawn(["run", "--config", layout.config], setprivArgs([f.frrvty], caps));
+          };
+          const routesV4 = async () => (await agentRouteLines(ns, { family: "-4" })).join("\n");
 
           await t.step(
             "without CAP_NET_ADMIN: the start fails naming the capability, nothing programmed",
             async () => {
-              await writeConfigFile(
-                layout.config,
-                configText(cfg, { format: "text", level: "info" }),
-                { gid: owner.gid },
-              );
-              const agent = start([]);
+              const agent = await start([], { format: "text", level: "info" });
               try {
                 const code = await agent.finished;
-                assertEquals(code, 1, agent.output().slice(-3000));
-                assertMatch(agent.output(), /needs CAP_NET_ADMIN/);
-                assertEquals(await agentRoutes(ns), "");
+                assertEquals(code, 1, agent.log().slice(-3000));
+                assertMatch(agent.log(), /needs CAP_NET_ADMIN/);
+                assertEquals(await routesV4(), "");
                 const running = await f.frrVtysh("show running-config");
                 assert(!/^router bgp 65000 vrf /m.test(running), running);
               } finally {
-                await stopAgent(agent);
+                await reap(agent);
               }
             },
           );
 
           await t.step("with CAP_NET_ADMIN only, JSON logs at trace", async () => {
-            await writeConfigFile(
-              layout.config,
-              configText(cfg, { format: "json", level: "trace" }),
-              { gid: owner.gid },
-            );
-            const agent = start(["net_admin"]);
+            const agent = await start(["net_admin"], { format: "json", level: "trace" });
             try {
-              await waitReady(f, agent);
+              await waitReady(http, agent, { timeoutMs: 90_000 });
               await waitFor(async () => {
-                const r = await agentRoutes(ns);
+                const r = await routesV4();
                 return r.includes("10.244.9.5 ") && r.includes("10.245.9.0/24");
               }, {
                 timeoutMs: 30_000,
-                describe: () => `routes missing; agent output:\n${agent.output().slice(-3000)}`,
+                describe: () => `routes missing; agent output:\n${agent.log().slice(-3000)}`,
               });
               const state = JSON.parse(
                 await Deno.readTextFile(`${layout.stateDir}/node/state.json`),
@@ -264,50 +238,41 @@ Deno.test({
               }
 
               // No secret in /status, /metrics or the status command.
-              const status = await nsGet(ns, `${DEFAULT_URL}/status`);
+              const status = await httpGet(http, "/status");
               assertEquals(status.status, 200);
               assertStringIncludes(status.body, "192.0.2.254");
               assertNoSecret("/status", status.body, f.keyLines);
-              const metrics = await nsGet(ns, `${DEFAULT_URL}/metrics`);
+              const metrics = await httpGet(http, "/metrics");
               assertNoSecret("/metrics", metrics.body, f.keyLines);
               for (const extra of [[], ["--json"]]) {
-                const cli = spawnAgent(["status", ...extra], {
-                  netns: ns,
-                  flags: f.flags,
-                  prefix: setprivArgs([], []),
-                  env: f.env,
-                  runtimeDir: layout.runtimeDir,
-                });
-                assertEquals(await cli.finished, 0, cli.output());
-                assertNoSecret(`status ${extra.join(" ")}`, cli.output(), f.keyLines);
+                const cli = spawn(["status", ...extra], setprivArgs([], []));
+                assertEquals(await cli.finished, 0, cli.log());
+                assertNoSecret(`status ${extra.join(" ")}`, cli.log(), f.keyLines);
               }
-              assertEquals(await stopAgent(agent), 0, agent.output().slice(-2000));
-              assert(!PERMISSION_DENIED.test(agent.output()), agent.output().slice(-3000));
-              assertMatch(agent.output(), /"level":"TRACE"|"level":"DEBUG"/);
-              assertNoSecret("JSON log", agent.output(), f.keyLines);
+              const stopped = await stopAgent(agent);
+              assertEquals(stopped.code, 0, stopped.stderr.slice(-2000));
+              assert(!PERMISSION_DENIED.test(agent.log()), agent.log().slice(-3000));
+              assertMatch(agent.log(), /"level":"TRACE"|"level":"DEBUG"/);
+              assertNoSecret("JSON log", agent.log(), f.keyLines);
             } finally {
-              await stopAgent(agent, "SIGKILL");
+              await reap(agent);
             }
           });
 
           await t.step("with CAP_NET_ADMIN only, text logs, config reload", async () => {
-            await writeConfigFile(
-              layout.config,
-              configText(cfg, { format: "text", level: "trace" }),
-              { gid: owner.gid },
-            );
-            const agent = start(["net_admin"]);
+            const agent = await start(["net_admin"], { format: "text", level: "trace" });
             try {
-              await waitReady(f, agent);
+              await waitReady(http, agent, { timeoutMs: 90_000 });
               agent.child.kill("SIGHUP");
-              await waitFor(() => agent.output().includes("configuration reloaded"), {
+              await waitFor(() => agent.log().includes("configuration reloaded"), {
                 timeoutMs: 30_000,
-                describe: () => `no reload; agent output:\n${agent.output().slice(-3000)}`,
+                describe: () => `no reload; agent output:\n${agent.log().slice(-3000)}`,
               });
-              assertEquals(await stopAgent(agent), 0, agent.output().slice(-2000));
-              assertNoSecret("text log", agent.output(), f.keyLines);
+              const stopped = await stopAgent(agent);
+              assertEquals(stopped.code, 0, stopped.stderr.slice(-2000));
+              assertNoSecret("text log", agent.log(), f.keyLines);
             } finally {
-              await stopAgent(agent, "SIGKILL");
+              await reap(agent);
             }
           });
         } finally {

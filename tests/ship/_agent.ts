@@ -1,12 +1,13 @@
 /**
  * Running `main.ts run` the way it ships: `deno run` with exactly the product permission flags
  * (scripts/permissions.ts) inside a network namespace, optionally behind a command prefix
- * (setpriv) that drops root. Folders follow the production layout, rooted in a temp dir.
+ * (setpriv) that drops root (through tests/support/agent_proc.ts). Folders follow the production
+ * layout, rooted in a temp dir.
  * @module
  */
 import { join } from "node:path";
 import { productEnvironment, productPermissionFlags } from "../../scripts/permissions.ts";
-import { repoPath } from "./_support.ts";
+import { type AgentProc, spawnAgent } from "../support/agent_proc.ts";
 
 /** The production folder layout, rooted in a temp dir (all paths absolute). */
 export interface AgentLayout {
@@ -89,17 +90,8 @@ export function layoutFlags(
   });
 }
 
-/** A spawned agent whose stderr and stdout are collected. */
-export interface AgentProcess {
-  child: Deno.ChildProcess;
-  /** Everything written so far (stdout and stderr interleaved by chunk). */
-  output(): string;
-  /** Resolves with the exit code once the process ended and its output is drained. */
-  finished: Promise<number>;
-}
-
-/** Options of {@link spawnAgent}. */
-export interface SpawnAgentOptions {
+/** Options of {@link spawnShippedAgent}. */
+export interface ShippedAgentOptions {
   /** Network namespace to run in (`ip netns exec`). */
   netns: string;
   /** Permission flags (normally {@link layoutFlags}). */
@@ -112,8 +104,11 @@ export interface SpawnAgentOptions {
   runtimeDir: string;
 }
 
-/** `deno run <flags> main.ts ARGS…` in the namespace, with the product environment only. */
-export function spawnAgent(args: string[], options: SpawnAgentOptions): AgentProcess {
+/**
+ * `deno run <flags> main.ts ARGS…` in the namespace, from `/`, with the product environment
+ * only; stdout and stderr are both captured.
+ */
+export function spawnShippedAgent(args: string[], options: ShippedAgentOptions): AgentProc {
   const env: Record<string, string> = {
     PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
     ...productEnvironment({ runtimeDir: options.runtimeDir }),
@@ -123,67 +118,15 @@ export function spawnAgent(args: string[], options: SpawnAgentOptions): AgentPro
     const v = Deno.env.get(name);
     if (v !== undefined && env[name] === undefined) env[name] = v;
   }
-  const child = new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      options.netns,
-      ...(options.prefix ?? []),
-      Deno.execPath(),
-      "run",
-      "--no-prompt",
-      ...options.flags,
-      repoPath("main.ts"),
-      ...args,
-    ],
-    clearEnv: true,
+  return spawnAgent(args, {
+    flags: options.flags,
+    netns: options.netns,
+    prefix: options.prefix,
     env,
+    clearEnv: true,
     cwd: "/",
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const drain = async (stream: ReadableStream<Uint8Array>) => {
-    const dec = new TextDecoder();
-    for await (const chunk of stream) text += dec.decode(chunk, { stream: true });
-  };
-  const finished = Promise.all([drain(child.stdout), drain(child.stderr), child.status]).then((
-    [, , s],
-  ) => s.code);
-  return { child, output: () => text, finished };
-}
-
-/** Sends `signal` (if still running) and waits for the exit code. */
-export async function stopAgent(
-  agent: AgentProcess,
-  signal: Deno.Signal = "SIGTERM",
-): Promise<number> {
-  try {
-    agent.child.kill(signal);
-  } catch {
-    // already exited
-  }
-  return await agent.finished;
-}
-
-/** An HTTP answer fetched from inside a namespace. */
-export interface NsResponse {
-  status: number;
-  body: string;
-}
-
-/** GET `url` from inside `netns` with curl (the agent listens on the namespace's loopback). */
-export async function nsGet(netns: string, url: string): Promise<NsResponse> {
-  const out = await new Deno.Command("ip", {
-    args: ["netns", "exec", netns, "curl", "-s", "-m", "5", "-w", "\n%{http_code}", url],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  const nl = text.lastIndexOf("\n");
-  return { status: Number(text.slice(nl + 1)) || 0, body: text.slice(0, Math.max(0, nl)) };
+    captureStdout: true,
+  });
 }
 
 /** Words that Deno prints when a permission is missing. */

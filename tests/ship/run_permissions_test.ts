@@ -10,32 +10,29 @@
  * product environment (TMPDIR in the runtime folder) and nothing else but PATH.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
-import { ip, isRoot, withNetns } from "../support/netns.ts";
+import { isRoot, withNetns } from "../support/netns.ts";
 import { startFrr } from "../support/frr.ts";
 import { startOvnDb } from "../support/ovn_nb.ts";
 import { shortId, waitFor } from "../support/proc.ts";
 import {
+  agentConfigText,
+  agentRouteLines,
+  httpGet,
+  reap,
+  status as fetchStatus,
+  stopAgent,
+  waitReady,
+} from "../support/agent_proc.ts";
+import {
   layoutFlags,
   makeLayout,
-  nsGet,
   PERMISSION_DENIED,
   removeLayout,
-  spawnAgent,
-  stopAgent,
+  spawnShippedAgent,
   writeConfigFile,
 } from "./_agent.ts";
 
 const NS_KEY = "k8s.ovn.org/namespace";
-
-/** The agent's routes (protocol 245) of the namespace, one normalized line each. */
-async function agentRoutes(ns: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const family of ["-4", "-6"]) {
-    const text = await ip(ns, family, "route", "show", "table", "all", "proto", "245");
-    for (const line of text.split("\n")) if (line.trim()) out.push(line.replace(/\s+/g, " "));
-  }
-  return out;
-}
 
 Deno.test({
   name: "ship: `run` under exactly the product flags against real FRR and OVSDB, then SIGTERM",
@@ -71,59 +68,35 @@ Deno.test({
         );
         await writeConfigFile(
           layout.config,
-          `bgp:
-  asn: 65000
-  router_id: 192.0.2.1
-  peers:
-    - address: 192.0.2.254
-      remote_asn: 65001
-      description: fortigate
-tenants:
-  sources:
-    - type: ovn
-      connection: unix:${nb.socketPath}
-      prefix_mode: host
-      debounce_ms: 50
-    - type: file
-      path: ${layout.tenants}
-  policy:
-    allowed: [10.0.0.0/8, fd00::/8]
-allocation:
-  state_file: ${layout.stateFile}
-  table_range: { min: 2000, max: 2999 }
-frr:
-  pathspace: ${frr.name}
-kernel:
-  vrf_mode: table
-  mpls: auto
-reconcile:
-  debounce_ms: 50
-  frr_check_s: 1
-http:
-  listen: 127.0.0.1:9183
-log:
-  level: debug
-  format: json
-`,
+          agentConfigText({
+            pathspace: frr.name,
+            sources: [
+              {
+                type: "ovn",
+                connection: `unix:${nb.socketPath}`,
+                prefix_mode: "host",
+                debounce_ms: 50,
+              },
+              { type: "file", path: layout.tenants },
+            ],
+            stateFile: layout.stateFile,
+            listen: "127.0.0.1:9183",
+            sections: { kernel: { mpls: "auto" } },
+          }),
         );
         const flags = layoutFlags(layout, { ovsdbSocketDirs: [nb.dir] });
         assert(!flags.includes("--allow-all") && !flags.includes("-A"));
-        const agent = spawnAgent(["run", "--config", layout.config], {
+        const http = { url: "http://127.0.0.1:9183", netns: ns };
+        const agent = spawnShippedAgent(["run", "--config", layout.config], {
           netns: ns,
           flags,
           runtimeDir: layout.runtimeDir,
         });
         try {
-          const tail = () => agent.output().slice(-3000);
-          await waitFor(
-            async () => (await nsGet(ns, "http://127.0.0.1:9183/readyz")).status === 200,
-            {
-              timeoutMs: 60_000,
-              describe: () => `never ready; agent output:\n${tail()}`,
-            },
-          );
+          const tail = () => agent.log().slice(-3000);
+          await waitReady(http, agent);
           await waitFor(async () => {
-            const routes = await agentRoutes(ns);
+            const routes = await agentRouteLines(ns);
             return routes.some((r) => r.includes("10.244.7.5 ")) &&
               routes.some((r) => r.includes("10.245.0.0/24")) &&
               routes.some((r) => r.includes("fd00:10:245::/64"));
@@ -150,22 +123,22 @@ log:
 
           // MPLS was checked through FFI: this kernel has none, and the reason says so (under
           // Deno's own file API the reason would be a permission error instead).
-          const status = JSON.parse((await nsGet(ns, "http://127.0.0.1:9183/status")).body);
+          const status = await fetchStatus(http);
           assertEquals(status.ready, true);
           const warnings = JSON.stringify(status);
           assertMatch(warnings, /mpls does not exist|platform_labels is/);
-          const metrics = await nsGet(ns, "http://127.0.0.1:9183/metrics");
+          const metrics = await httpGet(http, "/metrics");
           assertEquals(metrics.status, 200);
           assertStringIncludes(metrics.body, "vpnv4_");
 
           // The `status` command under the same flags.
-          const cli = spawnAgent(["status", "--url", "http://127.0.0.1:9183"], {
+          const cli = spawnShippedAgent(["status", "--url", http.url], {
             netns: ns,
             flags,
             runtimeDir: layout.runtimeDir,
           });
-          assertEquals(await cli.finished, 0, cli.output());
-          assertStringIncludes(cli.output(), "ovn-demo");
+          assertEquals(await cli.finished, 0, cli.log());
+          assertStringIncludes(cli.log(), "ovn-demo");
 
           // A change in OVN reaches the kernel (the OVSDB monitor works under the flags).
           await nb.nbctl([
@@ -183,22 +156,22 @@ log:
             `external_ids:"${NS_KEY}"=ovn-demo`,
           ]);
           await waitFor(
-            async () => (await agentRoutes(ns)).some((r) => r.includes("10.244.7.6 ")),
+            async () => (await agentRouteLines(ns)).some((r) => r.includes("10.244.7.6 ")),
             {
               timeoutMs: 30_000,
               describe: () => `OVN change not applied; agent output:\n${tail()}`,
             },
           );
 
-          const code = await stopAgent(agent);
-          const output = agent.output();
-          assertEquals(code, 0, output.slice(-3000));
+          const stopped = await stopAgent(agent);
+          const output = stopped.stderr;
+          assertEquals(stopped.code, 0, output.slice(-3000));
           assertStringIncludes(output, "leaving routes in place");
           assert(!PERMISSION_DENIED.test(output), `a permission was refused:\n${output}`);
           // Nothing was left in the runtime folder (vtysh batches are removed).
           assertEquals([...Deno.readDirSync(layout.runtimeDir)].map((e) => e.name), []);
         } finally {
-          await stopAgent(agent, "SIGKILL");
+          await reap(agent);
         }
       } finally {
         await removeLayout(layout);
