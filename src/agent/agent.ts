@@ -20,7 +20,7 @@ import { type PlaneObserver, Reconciler } from "./reconciler.ts";
 import { describeError } from "../errors/mod.ts";
 import { KernelPlaneAdapter } from "./kernel_plane.ts";
 import { FrrPlaneAdapter } from "./frr_plane.ts";
-import { ExposePlane } from "./expose_plane.ts";
+import { exposeConfigIssues, ExposePlane } from "./expose_plane.ts";
 
 const log = getLogger("agent");
 const MAX_REJECTED = 200;
@@ -60,7 +60,7 @@ interface SourceEntry {
 /** Loads and checks the configuration (ConfigError on any problem, nothing touched). */
 export async function loadAgentConfig(path: string): Promise<Config> {
   const config = await loadConfig(path);
-  const issues = validateAllocationConfig(config);
+  const issues = [...validateAllocationConfig(config), ...exposeConfigIssues(config)];
   if (issues.length > 0) throw new ConfigError(path, issues);
   return config;
 }
@@ -247,13 +247,16 @@ export class Agent {
   status(importedRoutes?: (tenant: string) => number): AgentStatus {
     const planes = this.#reconciler.planeStatus();
     const notReady: string[] = [];
-    for (const s of this.#sources) {
-      if (!s.status.synced) notReady.push(`source ${s.status.id} has not synced yet`);
-      else if (s.status.connected === false) {
+    const sources = [
+      ...this.#sources.map((s) => ({ ...s.status })),
+      ...this.#planes.flatMap((p) => p instanceof ExposePlane ? [p.sourceStatus()] : []),
+    ];
+    for (const s of sources) {
+      if (!s.synced) notReady.push(`source ${s.id} has not synced yet`);
+      else if (s.connected === false) {
         notReady.push(
-          `source ${s.status.id} disconnected (${
-            s.status.error ?? "connection lost"
-          }); its last view stays in force`,
+          `source ${s.id} disconnected (${s.error ?? "connection lost"}); ` +
+            "its last view stays in force",
         );
       }
     }
@@ -270,7 +273,7 @@ export class Agent {
       startedAt: this.startedAt,
       ready: notReady.length === 0,
       notReady,
-      sources: this.#sources.map((s) => ({ ...s.status })),
+      sources,
       planes,
       tenants: this.#reconciler.tenantStatus(importedRoutes),
       peers: this.#peers,

@@ -2,9 +2,12 @@
  * The expose plane of the reconcile loop: chassis-local host and subnet routes (expose mode,
  * upstream ovn-bgp-agent parity). It owns
  * - the expose source (OVN NB/SB → this chassis' exposure → upstream-style driver calls),
- * - the kernel side: the agent's blackhole routes (rtm_protocol `kernel.route_protocol`) in
- *   `expose.table` (of VRF `expose.vrf` with `kernel.vrf_mode: device`),
- * - the FRR side: the `VPNV4-EXPOSE-*` route-maps and the redistribution (frr/expose_render.ts).
+ * - the kernel side, by `expose.method`: `table`: the agent's blackhole routes
+ *   (rtm_protocol `kernel.route_protocol`) in `expose.table` of VRF `expose.vrf`; `dummy`:
+ *   host addresses on `expose.nic` enslaved to that VRF (subnets stay blackholes in its
+ *   table); `network`: nothing (the prefixes are FRR `network` statements),
+ * - the FRR side: the `VPNV4-EXPOSE-*` route-maps, redistribution or network lines, the
+ *   leak into the default instance and its table-map (frr/expose_render.ts).
  *
  * Source changes reach the kernel directly through the driver (no reconcile round needed);
  * every reconcile round runs the driver's full `sync` (repairs drift, re-applies FRR after a
@@ -16,6 +19,8 @@ import { getLogger } from "../log/mod.ts";
 import { describeError } from "../errors/mod.ts";
 import { formatPrefix, type IpPrefix } from "../net/mod.ts";
 import { KernelPlane } from "../kernel/mod.ts";
+import type { SourceStatus } from "../status/model.ts";
+import { ensureNic, syncNicAddresses } from "../expose/nic.ts";
 import { parseRunningConfig, Vtysh } from "../frr/mod.ts";
 import { diffExposeConfig, type RenderedExpose, renderExposeConfig } from "../frr/expose_render.ts";
 import {
@@ -47,27 +52,51 @@ export function exposeNbConnection(config: Config): string | undefined {
     config.tenants.sources.find((s) => s.type === "ovn")?.connection;
 }
 
-/** Checks the expose settings that span sections; returns problems (empty when fine). */
-export function exposeConfigIssues(config: Config): string[] {
+/** One problem of the expose settings (path and message, as a config issue). */
+export interface ExposeConfigIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Checks the expose settings that span sections; returns problems (empty when fine). Run at
+ * configuration load (bad expose settings exit 2 before anything is touched).
+ */
+export function exposeConfigIssues(config: Config): ExposeConfigIssue[] {
   const e = config.expose;
-  const issues: string[] = [];
+  const issues: ExposeConfigIssue[] = [];
   if (!e.enabled) return issues;
   if (!exposeNbConnection(config)) {
-    issues.push("expose.nb_connection: required when no ovn tenant source is configured");
+    issues.push({
+      path: "expose.nb_connection",
+      message: "required when no ovn tenant source is configured",
+    });
   }
-  const r = config.allocation.table_range;
-  if (e.table >= r.min && e.table <= r.max) {
-    issues.push(
-      `expose.table: ${e.table} lies inside allocation.table_range ${r.min}-${r.max} (tenant tables)`,
-    );
-  }
-  if (e.method === "dummy") {
-    issues.push("expose.method: dummy is not implemented yet; use method table");
+  if (e.method !== "network") {
+    if (config.kernel.vrf_mode !== "device") {
+      issues.push({
+        path: "expose.method",
+        message: `${e.method} needs a VRF device (kernel.vrf_mode device) and this ` +
+          "configuration has kernel.vrf_mode table; use method network (FRR network " +
+          "statements, no kernel routes) on kernels without VRF support",
+      });
+      return issues;
+    }
+    const r = config.allocation.table_range;
+    if (e.table >= r.min && e.table <= r.max) {
+      issues.push({
+        path: "expose.table",
+        message: `${e.table} lies inside allocation.table_range ${r.min}-${r.max} (tenant tables)`,
+      });
+    }
+    if (e.method === "dummy" && e.nic === e.vrf) {
+      issues.push({ path: "expose.nic", message: "must differ from expose.vrf" });
+    }
   }
   try {
     renderExposeConfig(config);
   } catch (err) {
-    issues.push((err as Error).message);
+    issues.push({ path: "expose", message: (err as Error).message });
   }
   return issues;
 }
@@ -75,7 +104,8 @@ export function exposeConfigIssues(config: Config): string[] {
 /** Drives the expose mode for the reconcile loop. */
 export class ExposePlane implements Plane {
   readonly name = "expose" as const;
-  readonly kernel: KernelPlane;
+  /** Netlink (methods table and dummy; method network touches no kernel state). */
+  readonly kernel?: KernelPlane;
   readonly driver: ExposeModeDriver;
   readonly source: ExposeSource;
   #config: Config;
@@ -84,14 +114,20 @@ export class ExposePlane implements Plane {
   #frrLines = 0;
   #kernelCounts = { added: 0, removed: 0, kept: 0 };
   #lastError?: string;
+  #frrQueue: Promise<void> = Promise.resolve();
 
-  private constructor(config: Config, kernel: KernelPlane, chassis: ChassisIdentity, options: ExposePlaneOptions) {
+  private constructor(
+    config: Config,
+    kernel: KernelPlane | undefined,
+    chassis: ChassisIdentity,
+    options: ExposePlaneOptions,
+  ) {
     this.#config = config;
     this.kernel = kernel;
     this.#rendered = renderExposeConfig(config);
     this.#vtysh = new Vtysh(config.frr);
     const backend: ExposeBackend = {
-      syncPrefixes: (p) => this.#syncKernel(p),
+      syncPrefixes: (p) => this.#syncPrefixes(p),
       syncFrr: () => this.#syncFrr(),
       snapshot: () => this.source.compute(),
     };
@@ -103,18 +139,22 @@ export class ExposePlane implements Plane {
   }
 
   /**
-   * Resolves the chassis, opens netlink, starts the source (its initial snapshot is applied
-   * to the kernel at once). Throws on configuration problems and when OVN is unreachable.
+   * Resolves the chassis, opens netlink (methods table and dummy), starts the source (its
+   * initial snapshot is applied at once). Throws on configuration problems and when OVN is
+   * unreachable.
    */
   static async open(config: Config, options: ExposePlaneOptions = {}): Promise<ExposePlane> {
     const issues = exposeConfigIssues(config);
-    if (issues.length > 0) throw new Error(`expose: ${issues.join("; ")}`);
+    if (issues.length > 0) {
+      throw new Error(`expose: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`);
+    }
     const chassis = options.chassis ?? await resolveChassis(config.expose);
-    log.info("expose: chassis {name} ({source})", {
+    log.info("expose: chassis {name} ({source}), method {method}", {
       name: chassis.name,
       source: config.expose.chassis.name ? "configured" : "local OVS database",
+      method: config.expose.method,
     });
-    const kernel = KernelPlane.open({
+    const kernel = config.expose.method === "network" ? undefined : KernelPlane.open({
       protocol: config.kernel.route_protocol,
       netns: options.netns,
     });
@@ -122,7 +162,7 @@ export class ExposePlane implements Plane {
     try {
       await plane.source.start();
     } catch (e) {
-      await kernel.close();
+      await kernel?.close();
       throw e;
     }
     return plane;
@@ -133,48 +173,79 @@ export class ExposePlane implements Plane {
     return this.source.current();
   }
 
+  /** The expose source as /status lists it. */
+  sourceStatus(): SourceStatus {
+    return this.source.status();
+  }
+
   #supported(p: IpPrefix): boolean {
     return this.#rendered.families.includes(p.family);
   }
 
-  async #syncKernel(prefixes: readonly IpPrefix[]): Promise<void> {
+  async #syncPrefixes(prefixes: readonly IpPrefix[]): Promise<void> {
     const e = this.#config.expose;
-    if (this.#config.kernel.vrf_mode === "device") await this.kernel.ensureVrf(e.vrf, e.table);
-    const r = await this.kernel.syncRoutes(e.table, prefixes.filter((p) => this.#supported(p)));
-    this.#kernelCounts = { added: r.added, removed: r.removed, kept: r.kept };
-    if (r.added + r.removed > 0) {
-      log.info("expose: table {table}: +{added} -{removed} ={kept}", {
-        table: e.table,
-        added: r.added,
-        removed: r.removed,
-        kept: r.kept,
+    const wanted = prefixes.filter((p) => this.#supported(p));
+    if (e.method === "network" || !this.kernel) {
+      await this.#syncFrr();
+      return;
+    }
+    const vrf = await this.kernel.ensureVrf(e.vrf, e.table);
+    let routes = wanted;
+    let r = { added: 0, removed: 0, kept: 0 };
+    if (e.method === "dummy") {
+      const isHost = (p: IpPrefix) => p.length === (p.family === 4 ? 32 : 128);
+      const nic = await ensureNic(this.kernel, e.nic, vrf.index);
+      r = await syncNicAddresses(this.kernel, nic.index, wanted.filter(isHost));
+      routes = wanted.filter((p) => !isHost(p));
+    }
+    const t = await this.kernel.syncRoutes(e.table, routes);
+    this.#kernelCounts = {
+      added: r.added + t.added,
+      removed: r.removed + t.removed,
+      kept: r.kept + t.kept,
+    };
+    if (this.#kernelCounts.added + this.#kernelCounts.removed > 0) {
+      log.info("expose: {method} {vrf}: +{added} -{removed} ={kept}", {
+        method: e.method,
+        vrf: e.vrf,
+        ...this.#kernelCounts,
       });
     }
-    if (r.failures.length > 0) {
-      const f = r.failures[0];
+    if (t.failures.length > 0) {
+      const f = t.failures[0];
       throw new Error(
-        `expose: ${r.failures.length} route(s) refused in table ${e.table}, first: ${f.op} ${
+        `expose: ${t.failures.length} route(s) refused in table ${e.table}, first: ${f.op} ${
           formatPrefix(f.prefix)
         }: ${f.error.message}`,
       );
     }
   }
 
-  async #syncFrr(rendered = this.#rendered): Promise<void> {
-    const bgpd = await this.#vtysh.runningConfig();
-    const zebra = rendered.zebraLines.length > 0 || this.#config.kernel.vrf_mode === "table"
-      ? await this.#vtysh.show("show running-config zebra")
-      : "";
-    const diff = diffExposeConfig(rendered, parseRunningConfig(`${bgpd}\n${zebra}`));
+  /** One FRR sync at a time (a source change and a reconcile round may overlap). */
+  #syncFrr(config = this.#config): Promise<void> {
+    const run = this.#frrQueue.catch(() => {}).then(() => this.#syncFrrOnce(config));
+    this.#frrQueue = run;
+    return run;
+  }
+
+  async #syncFrrOnce(config: Config): Promise<void> {
+    const rendered = config === this.#config && config.expose.method !== "network"
+      ? this.#rendered
+      : renderExposeConfig(config, { prefixes: this.driver.prefixes() });
+    const diff = diffExposeConfig(rendered, parseRunningConfig(await this.#vtysh.runningConfig()));
     this.#frrLines = diff.lines.length;
     if (diff.lines.length === 0) return;
-    if (!diff.empty) log.info("expose: FRR needs {n} lines", { n: diff.lines.length });
-    else log.info("expose: applying the expose configuration to FRR ({n} lines)", { n: diff.lines.length });
+    log.info(
+      diff.empty
+        ? "expose: applying the expose configuration to FRR ({n} lines)"
+        : "expose: FRR needs {n} lines",
+      { n: diff.lines.length },
+    );
     await this.#vtysh.applyLines(diff.lines);
   }
 
   health(): { usable: boolean; warnings: string[] } {
-    const warnings = this.#rendered.unsupported.map((u) => `IPv${u.family} not exposed: ${u.reason}`);
+    const warnings: string[] = [];
     if (this.source.lastError) warnings.push(`last change failed: ${this.source.lastError}`);
     if (this.#lastError) warnings.push(`last error: ${this.#lastError}`);
     return { usable: true, warnings };
@@ -206,16 +277,19 @@ export class ExposePlane implements Plane {
   }
 
   async withdrawAll(desired: Desired): Promise<void> {
-    await this.kernel.syncRoutes(desired.config.expose.table, []);
-    const off = renderExposeConfig({
-      ...desired.config,
-      expose: { ...desired.config.expose, enabled: false },
-    });
-    await this.#syncFrr(off);
+    const e = desired.config.expose;
+    // FRR first: the advertisements go before the kernel state they were made from.
+    await this.#syncFrr({ ...desired.config, expose: { ...e, enabled: false } });
+    if (!this.kernel) return;
+    if (e.method === "dummy") {
+      const nic = await this.kernel.getLink(e.nic);
+      if (nic?.kind === "dummy") await syncNicAddresses(this.kernel, nic.index, []);
+    }
+    await this.kernel.syncRoutes(e.table, []);
   }
 
   async close(): Promise<void> {
     await this.source.stop();
-    await this.kernel.close();
+    await this.kernel?.close();
   }
 }

@@ -151,8 +151,8 @@ const exposeSection = z.strictObject({
   nb_tls: tlsFiles.optional().describe("Client TLS files for ssl: NB remotes."),
   families: z.array(z.enum(["ipv4", "ipv6"])).min(1).default(["ipv4", "ipv6"])
     .describe("Unicast families exposed (to peers that have that family)."),
-  method: z.enum(["table", "dummy"]).default("table")
-    .describe("table: agent routes in the VRF table; dummy: addresses on bgp_nic (needs dummy)."),
+  method: z.enum(["table", "dummy", "network"]).default("table")
+    .describe("table: VRF table blackholes; dummy: IPs on bgp_nic; network: bgpd network lines."),
   vrf: ifName.default("bgp-vrf").describe("VRF holding the exposed routes (upstream: bgp_vrf)."),
   table: z.number().int().min(1).max(0xffffffff)
     .refine((t) => t < 253 || t > 255, { message: "253-255 are reserved tables" })

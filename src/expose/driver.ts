@@ -13,7 +13,13 @@
  * wants), `frr_sync` re-ensures the FRR configuration only.
  * @module
  */
-import { formatPrefix, type IpPrefix, parsePrefix, prefixContains, tryParseIp } from "../net/mod.ts";
+import {
+  formatPrefix,
+  type IpPrefix,
+  parsePrefix,
+  prefixContains,
+  tryParseIp,
+} from "../net/mod.ts";
 import { getLogger } from "../log/mod.ts";
 import type { RawTenant, SourceUpdate, TenantSource } from "../tenants/model.ts";
 import type { ExposureSet, PortRef } from "./model.ts";
@@ -121,7 +127,7 @@ class RefSet {
 
 /** What {@link ExposeModeDriver} drives: the expose table (or nic) and FRR. */
 export interface ExposeBackend {
-  /** Makes the exposed prefixes exactly `prefixes` (kernel table or dummy addresses). */
+  /** Makes the exposed prefixes exactly `prefixes` (network lines, VRF table or bgp-nic). */
   syncPrefixes(prefixes: readonly IpPrefix[]): Promise<void>;
   /** Ensures the agent's expose configuration in FRR. */
   syncFrr(): Promise<void>;

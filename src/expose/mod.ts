@@ -3,8 +3,10 @@
  *
  * - {@link resolveChassis}: this node's chassis name (configured, or the local OVS database).
  * - {@link selectExposure}: NB/SB rows → the host and subnet routes this chassis exposes.
- * - {@link BgpDriver}: the upstream driver contract; {@link ExposeModeDriver} (kernel table +
- *   FRR route-maps) and {@link Vpnv4ModeDriver} (tenant model → VPNv4) implement it.
+ * - {@link BgpDriver}: the upstream driver contract; {@link ExposeModeDriver} (FRR network
+ *   lines, or the VRF table / bgp-nic, with FRR route-maps) and {@link Vpnv4ModeDriver}
+ *   (tenant model → VPNv4) implement it.
+ * - {@link ensureNic}, {@link syncNicAddresses}: bgp-nic of method dummy over netlink.
  * - {@link ExposeSource}: follows OVN and drives a driver with expose/withdraw calls.
  * @module
  */
@@ -24,8 +26,8 @@ export {
   type ResolveChassisOptions,
 } from "./chassis.ts";
 export {
-  type ExposeTables,
   exposedPrefixes,
+  type ExposeTables,
   forbiddenReason,
   NAMESPACE_KEY,
   NETWORK_KEY,
@@ -40,9 +42,16 @@ export {
   ExposeModeDriver,
   hostOf,
   subnetOf,
-  Vpnv4ModeDriver,
   type Vpnv4DriverOptions,
+  Vpnv4ModeDriver,
 } from "./driver.ts";
+export {
+  ensureNic,
+  nicAddresses,
+  type NicState,
+  type NicSyncResult,
+  syncNicAddresses,
+} from "./nic.ts";
 export {
   applyDifference,
   ExposeSource,

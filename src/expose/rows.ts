@@ -11,7 +11,14 @@ export const MAX_TEXT = 4096;
 /** The OVN Northbound tables and columns the expose mode monitors. */
 export const NB_EXPOSE_SPEC: MonitorSpec = {
   Logical_Switch: ["name", "ports", "other_config", "external_ids"],
-  Logical_Switch_Port: ["name", "type", "addresses", "dynamic_addresses", "options", "external_ids"],
+  Logical_Switch_Port: [
+    "name",
+    "type",
+    "addresses",
+    "dynamic_addresses",
+    "options",
+    "external_ids",
+  ],
   Logical_Router_Port: ["name", "networks", "gateway_chassis", "options"],
   Gateway_Chassis: ["chassis_name", "priority"],
   NAT: ["type", "external_ip", "logical_port"],

@@ -61,7 +61,9 @@ const MIN_SUBNET = { 4: 8, 6: 16 } as const;
 const V4_FORBIDDEN = ["0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3"].map((p) =>
   parsePrefix(p)
 );
-const V6_FORBIDDEN = ["::/127", "::ffff:0:0/96", "fe80::/10", "ff00::/8"].map((p) => parsePrefix(p));
+const V6_FORBIDDEN = ["::/127", "::ffff:0:0/96", "fe80::/10", "ff00::/8"].map((p) =>
+  parsePrefix(p)
+);
 
 /** Why an address or subnet may never be exposed (special-purpose ranges), or undefined. */
 export function forbiddenReason(p: IpPrefix): string | undefined {
@@ -243,7 +245,9 @@ export function selectExposure(
     }
     const problems: string[] = [];
     switchSubnets.set(sw._uuid, parseSwitchSubnets(strMap(sw, "other_config"), problems));
-    for (const pr of problems) out.rejected.push({ where: `Logical_Switch ${sw._uuid}`, reason: pr });
+    for (const pr of problems) {
+      out.rejected.push({ where: `Logical_Switch ${sw._uuid}`, reason: pr });
+    }
   }
   // Router port networks: gateway IPs and the subnets FIPs live in.
   const routerNets: { port: string; net: IpPrefix; addr: IpPrefix; row: Row }[] = [];

@@ -16,6 +16,7 @@ import {
   type OvsdbClientOptions,
 } from "../ovsdb/mod.ts";
 import { describeError } from "../errors/mod.ts";
+import type { SourceStatus } from "../status/model.ts";
 import type { BgpDriver } from "./driver.ts";
 import type { ChassisIdentity, ExposedPrefix, ExposeRejection, ExposureSet } from "./model.ts";
 import { NB_EXPOSE_SPEC, SB_EXPOSE_SPEC } from "./rows.ts";
@@ -40,6 +41,7 @@ export interface ExposeSourceOptions {
 interface Db {
   client: OvsdbClient;
   cache?: DatabaseCache;
+  connected: boolean;
 }
 
 /** Follows OVN and drives a {@link BgpDriver}. */
@@ -56,6 +58,7 @@ export class ExposeSource {
   #again = false;
   #stopped = false;
   #lastError?: string;
+  #lastUpdate?: string;
   #rejectedSeen = new Set<string>();
 
   constructor(
@@ -106,6 +109,19 @@ export class ExposeSource {
     return this.#lastError;
   }
 
+  /** The source as /status lists it: synced once a snapshot was applied, the last error. */
+  status(): SourceStatus {
+    const connected = [this.#nb, this.#sb].filter((d): d is Db => d !== undefined)
+      .every((d) => d.connected);
+    return {
+      id: this.id,
+      synced: this.#current !== undefined,
+      lastUpdate: this.#lastUpdate,
+      error: this.#lastError,
+      connected,
+    };
+  }
+
   async #open(
     remotes: string,
     database: string,
@@ -113,10 +129,14 @@ export class ExposeSource {
     tls: ExposeConfig["sb_tls"],
   ): Promise<Db> {
     const client = new OvsdbClient({ remotes, database, tls, ...this.#opts.client });
-    const db: Db = { client };
+    const db: Db = { client, connected: false };
     client.onStateChange((s) => {
+      db.connected = s.state !== "disconnected";
       if (s.state === "disconnected" && !this.#stopped) {
-        log.warn("expose: {db} connection lost: {reason}", { db: database, reason: s.reason ?? "" });
+        log.warn("expose: {db} connection lost: {reason}", {
+          db: database,
+          reason: s.reason ?? "",
+        });
       }
     });
     await client.connect();
@@ -189,6 +209,7 @@ export class ExposeSource {
       await applyDifference(this.#driver, before, next);
       this.#current = next;
       this.#lastError = undefined;
+      this.#lastUpdate = new Date().toISOString();
     } catch (e) {
       // Leave #current as it was: the next change (or the plane's full sync) repairs.
       this.#lastError = describeError(e);

@@ -1,39 +1,47 @@
 /**
- * FRR configuration of the expose mode (chassis-local host routes over ipv4/ipv6 unicast),
- * rendered from the configuration alone: the routes themselves live in the kernel (the
- * expose table), so exposing or withdrawing a VM never changes FRR's configuration.
+ * FRR configuration of the expose mode (chassis-local host routes over ipv4/ipv6 unicast).
  *
  * Agent-owned names are a fixed set, recognisable in any running configuration and disjoint
  * from the tenant names of render.ts (`VPNV4-<vrf>-V4`/`-V6`, which end in `-V4`/`-V6`):
  * - prefix-lists `VPNV4-EXPOSE-HOST-IPV4` / `VPNV4-EXPOSE-HOST-IPV6` (host routes: /32, /128);
  * - route-maps `VPNV4-EXPOSE-IPV4` / `VPNV4-EXPOSE-IPV6`: seq 10 sets the host communities on
  *   host routes, seq 20 the subnet communities on everything else;
- * - a `redistribute table N route-map VPNV4-EXPOSE-IPV4` line in the global instance (with
- *   the `ip import-table N` it needs) is the agent's, as is `import vrf V` when the
- *   `router bgp ASN vrf V` instance is the agent's, i.e. redistributes through a
- *   `VPNV4-EXPOSE-*` route-map.
+ * - route-map `VPNV4-EXPOSE-TABLE-MAP` (methods table and dummy): `deny 10` with
+ *   `match source-vrf V`, `permit 20`; used as the default instance's `table-map`;
+ * - in the default instance: `network P route-map VPNV4-EXPOSE-IPVx` lines, the
+ *   `table-map VPNV4-EXPOSE-TABLE-MAP` line, and `import vrf V` when the
+ *   `router bgp ASN vrf V` instance is the agent's (redistributes through a `VPNV4-EXPOSE-*`
+ *   route-map).
  *
  * Methods (measured with FRR 8.4.4):
- * - `kernel.vrf_mode: table` (no VRF device): zebra `ip import-table N` plus
- *   `redistribute table N route-map …` in the default instance. IPv4 only: FRR 8.4 has neither
- *   `ipv6 import-table` nor `redistribute table` under `address-family ipv6 unicast`. zebra also
- *   installs the imported routes (blackholes) into the main kernel table (`proto zebra`);
- *   `ip import-table N distance 255` or an `ip protocol table` deny route-map would prevent
- *   that but also stop the redistribution.
- * - `vrf_mode: device` (upstream's layout): `router bgp ASN vrf V` redistributes the VRF
- *   table's kernel routes (method table) or bgp-nic's connected addresses (method dummy)
- *   through the route-map, and the default instance imports the VRF (`import vrf V`).
+ * - `network`: `network P route-map …` per exposed prefix in the default instance's
+ *   ipv4/ipv6 unicast families with `no bgp network import-check`. bgpd originates them
+ *   itself: nothing is installed in the kernel (works without VRF support, IPv4 and IPv6).
+ *   The prefixes are part of the configuration, so a VM move changes only its own lines.
+ * - `table` (upstream layout, needs a VRF device): agent blackholes in the VRF's table,
+ *   `router bgp ASN vrf V` with `redistribute kernel route-map …`, `import vrf V` in the default
+ *   instance. bgpd would install the leaked blackholes into the main table (they would
+ *   blackhole the node's own traffic to its VMs); the table-map keeps routes whose source VRF
+ *   is V out of zebra while they are still advertised, and lets everything else (operator and
+ *   peer routes) through.
+ * - `dummy` (upstream's bgp-nic): host addresses on the dummy device in the VRF,
+ *   `redistribute connected route-map …` (and `redistribute kernel` for subnets, which stay
+ *   blackholes in the VRF's table), `import vrf` and the table-map as for `table`.
  * @module
  */
 import type { Config } from "../config/mod.ts";
+import type { IpPrefix } from "../net/mod.ts";
 import type { ConfigBlock, Family } from "./model.ts";
 import { blockLines, blocksText } from "./render.ts";
 import { findSection } from "./running_config.ts";
-import { assertAsn, assertInteger, assertIp, assertVrfName, FrrRenderError } from "./validate.ts";
+import { assertAsn, assertIp, assertPrefix, assertVrfName, FrrRenderError } from "./validate.ts";
 import { FrrConflictError } from "./diff.ts";
 
 /** Prefix of every expose-mode object name. */
 export const EXPOSE_OBJECT_PREFIX = "VPNV4-EXPOSE-";
+
+/** The table-map route-map of methods table and dummy. */
+export const EXPOSE_TABLE_MAP = `${EXPOSE_OBJECT_PREFIX}TABLE-MAP`;
 
 /** Route-map of a family. */
 export function exposeRouteMapName(family: Family): string {
@@ -45,7 +53,8 @@ export function exposeHostListName(family: Family): string {
   return `${EXPOSE_OBJECT_PREFIX}HOST-IPV${family}`;
 }
 
-const OWNED_MAPS = new Set([exposeRouteMapName(4), exposeRouteMapName(6)]);
+const FAMILY_MAPS = new Set([exposeRouteMapName(4), exposeRouteMapName(6)]);
+const OWNED_MAPS = new Set([...FAMILY_MAPS, EXPOSE_TABLE_MAP]);
 const OWNED_LISTS = new Set([exposeHostListName(4), exposeHostListName(6)]);
 
 /** True for the expose mode's own route-map and prefix-list names. */
@@ -53,30 +62,33 @@ export function isExposeObjectName(name: string): boolean {
   return OWNED_MAPS.has(name) || OWNED_LISTS.has(name);
 }
 
-/** Highest table `ip import-table` accepts in FRR 8.4. */
-export const IMPORT_TABLE_MAX = 252;
-
 const AF = { 4: "address-family ipv4 unicast", 6: "address-family ipv6 unicast" } as const;
 const COMMUNITY = /^[0-9]{1,5}:[0-9]{1,5}$/;
 const LARGE = /^[0-9]{1,10}:[0-9]{1,10}:[0-9]{1,10}$/;
+const IMPORT_CHECK_OFF = "no bgp network import-check";
+
+/** Options of {@link renderExposeConfig}. */
+export interface RenderExposeOptions {
+  /** The exposed prefixes (method network: they become `network` lines; ignored otherwise). */
+  prefixes?: readonly IpPrefix[];
+}
 
 /** The rendered expose configuration. */
 export interface RenderedExpose {
   readonly enabled: boolean;
   readonly asn: number;
-  /** Families advertised through FRR (IPv6 is dropped by the import-table layout). */
+  readonly method: Config["expose"]["method"];
+  /** Families advertised. */
   readonly families: readonly Family[];
-  /** Families configured but impossible with this layout, with the reason. */
-  readonly unsupported: readonly { family: Family; reason: string }[];
   /** `ip prefix-list …` one-line blocks. */
   readonly prefixLists: readonly ConfigBlock[];
-  /** `route-map … permit N` blocks. */
+  /** `route-map … permit|deny N` blocks. */
   readonly routeMaps: readonly ConfigBlock[];
-  /** Top-level zebra lines (`ip import-table N`). */
-  readonly zebraLines: readonly string[];
-  /** Lines the agent owns per global address-family section header. */
+  /** Root lines of the default instance the method needs (`no bgp network import-check`). */
+  readonly globalRootLines: readonly string[];
+  /** Lines the agent owns per default-instance address-family section header. */
   readonly globalLines: ReadonlyMap<string, readonly string[]>;
-  /** `router bgp ASN vrf V` of the device layout. */
+  /** `router bgp ASN vrf V` of methods table and dummy. */
   readonly vrfInstance?: ConfigBlock;
   /** Everything, in application order. */
   readonly blocks: readonly ConfigBlock[];
@@ -104,49 +116,50 @@ function communityLines(
   return out;
 }
 
-/** Renders the expose configuration (nothing when `expose.enabled` is false). */
-export function renderExposeConfig(config: Config): RenderedExpose {
+/** The `network` lines of one family, sorted (method network). */
+function networkLines(prefixes: readonly IpPrefix[], family: Family): string[] {
+  const map = exposeRouteMapName(family);
+  const texts = new Set<string>();
+  for (const p of prefixes) {
+    if (p.family === family) texts.add(assertPrefix("expose prefix", p));
+  }
+  return [...texts].sort().map((t) => `network ${t} route-map ${map}`);
+}
+
+/**
+ * Renders the expose configuration (nothing when `expose.enabled` is false). Methods table
+ * and dummy need `kernel.vrf_mode: device` ({@link FrrRenderError} otherwise).
+ */
+export function renderExposeConfig(
+  config: Config,
+  options: RenderExposeOptions = {},
+): RenderedExpose {
   const e = config.expose;
   const asn = assertAsn("bgp.asn", config.bgp.asn);
   const empty: RenderedExpose = {
     enabled: false,
     asn,
+    method: e.method,
     families: [],
-    unsupported: [],
     prefixLists: [],
     routeMaps: [],
-    zebraLines: [],
+    globalRootLines: [],
     globalLines: new Map(),
     blocks: [],
     text: "",
   };
   if (!e.enabled) return empty;
   const routerId = assertIp("bgp.router_id", config.bgp.router_id, { family: 4 });
-  const device = config.kernel.vrf_mode === "device";
-  const table = assertInteger("expose.table", e.table, { min: 1, max: 0xffffffff });
-  const configured = [...new Set(e.families.map((f) => (f === "ipv4" ? 4 : 6) as Family))].sort();
-  const unsupported: { family: Family; reason: string }[] = [];
-  let families = configured;
-  if (!device) {
-    if (e.method === "dummy") {
-      throw new FrrRenderError("expose.method", "dummy needs kernel.vrf_mode device (bgp-vrf)");
-    }
-    if (table > IMPORT_TABLE_MAX) {
-      throw new FrrRenderError(
-        "expose.table",
-        `must be 1..${IMPORT_TABLE_MAX} with kernel.vrf_mode table (FRR ip import-table)`,
-      );
-    }
-    families = configured.filter((f) => f === 4);
-    if (configured.includes(6)) {
-      unsupported.push({
-        family: 6,
-        reason: "FRR 8.4 cannot redistribute an IPv6 kernel table without a VRF device " +
-          "(no ipv6 import-table); use kernel.vrf_mode device",
-      });
-    }
+  const viaVrf = e.method !== "network";
+  if (viaVrf && config.kernel.vrf_mode !== "device") {
+    throw new FrrRenderError(
+      "expose.method",
+      `${e.method} needs a VRF device (kernel.vrf_mode device); ` +
+        "use method network on kernels without VRF support",
+    );
   }
-  const vrf = device ? assertVrfName("expose.vrf", e.vrf) : undefined;
+  const families = [...new Set(e.families.map((f) => (f === "ipv4" ? 4 : 6) as Family))].sort();
+  const vrf = viaVrf ? assertVrfName("expose.vrf", e.vrf) : undefined;
   const host = communityLines("expose.communities.host", e.communities.host);
   const subnet = communityLines("expose.communities.subnet", e.communities.subnet);
   const prefixLists: ConfigBlock[] = [];
@@ -169,19 +182,28 @@ export function renderExposeConfig(config: Config): RenderedExpose {
       sections: [],
       end: "exit",
     }, { header: `route-map ${map} permit 20`, lines: subnet, sections: [], end: "exit" });
-    if (device) {
-      globalLines.set(AF[f], [`import vrf ${vrf}`]);
+    if (viaVrf) {
+      // table-map first: the leaked routes must never reach zebra, not even briefly.
+      globalLines.set(AF[f], [`table-map ${EXPOSE_TABLE_MAP}`, `import vrf ${vrf}`]);
       const source = e.method === "dummy" ? ["connected", "kernel"] : ["kernel"];
       vrfSections.push({
         header: AF[f],
         lines: source.map((s) => `redistribute ${s} route-map ${map}`),
       });
     } else {
-      globalLines.set(AF[f], [`redistribute table ${table} route-map ${map}`]);
+      globalLines.set(AF[f], networkLines(options.prefixes ?? [], f));
     }
   }
-  const zebraLines = device || families.length === 0 ? [] : [`ip import-table ${table}`];
-  const vrfInstance: ConfigBlock | undefined = device && families.length > 0
+  if (viaVrf) {
+    routeMaps.push({
+      header: `route-map ${EXPOSE_TABLE_MAP} deny 10`,
+      lines: [`match source-vrf ${vrf}`],
+      sections: [],
+      end: "exit",
+    }, { header: `route-map ${EXPOSE_TABLE_MAP} permit 20`, lines: [], sections: [], end: "exit" });
+  }
+  const globalRootLines = viaVrf ? [] : [IMPORT_CHECK_OFF];
+  const vrfInstance: ConfigBlock | undefined = viaVrf
     ? {
       header: `router bgp ${asn} vrf ${vrf}`,
       lines: [`bgp router-id ${routerId}`],
@@ -191,25 +213,24 @@ export function renderExposeConfig(config: Config): RenderedExpose {
     : undefined;
   const globalBlock: ConfigBlock = {
     header: `router bgp ${asn}`,
-    lines: [],
+    lines: globalRootLines,
     sections: [...globalLines].map(([header, lines]) => ({ header, lines })),
     end: "exit",
   };
   const blocks: ConfigBlock[] = [
-    ...zebraLines.map((l) => ({ header: l, lines: [], sections: [] })),
     ...prefixLists,
     ...routeMaps,
     ...(vrfInstance ? [vrfInstance] : []),
-    ...(globalLines.size > 0 ? [globalBlock] : []),
+    globalBlock,
   ];
   return {
     enabled: true,
     asn,
+    method: e.method,
     families,
-    unsupported,
     prefixLists,
     routeMaps,
-    zebraLines,
+    globalRootLines,
     globalLines,
     vrfInstance,
     blocks,
@@ -225,10 +246,18 @@ export interface ExposeDiff {
   readonly empty: boolean;
 }
 
-function ownedRedistribute(line: string): boolean {
+/** `… route-map VPNV4-EXPOSE-IPVx` at the end of a line (redistribute, network). */
+function endsWithFamilyMap(line: string): boolean {
   const t = line.split(" ");
-  return t[0] === "redistribute" && t[t.length - 2] === "route-map" &&
-    OWNED_MAPS.has(t[t.length - 1]);
+  return t[t.length - 2] === "route-map" && FAMILY_MAPS.has(t[t.length - 1]);
+}
+
+function ownedRedistribute(line: string): boolean {
+  return line.startsWith("redistribute ") && endsWithFamilyMap(line);
+}
+
+function ownedNetwork(line: string): boolean {
+  return line.startsWith("network ") && line.split(" ").length === 4 && endsWithFamilyMap(line);
 }
 
 function instanceIsExpose(block: ConfigBlock): boolean {
@@ -248,10 +277,20 @@ function negateRouteMapLine(line: string): string {
 }
 
 /**
- * Compares the rendered expose configuration with FRR's running configuration (bgpd and,
- * for the import-table layout, zebra parts) and returns the commands that bring the
- * agent-owned part in line. Operator configuration (other route-maps, other redistribute
- * or import lines, other VRF instances) is never touched.
+ * Whether bgpd checks `network` statements against its RIB: on by default in FRR 8.4
+ * (`frr defaults traditional` too), shown as `no bgp network import-check` when off.
+ */
+function importCheckOn(global?: ConfigBlock): boolean {
+  return !(global?.lines ?? []).includes(IMPORT_CHECK_OFF);
+}
+
+/**
+ * Compares the rendered expose configuration with FRR's running configuration and returns
+ * the commands that bring the agent-owned part in line. Operator configuration (other
+ * route-maps, other redistribute, network or import lines, other VRF instances) is never
+ * touched; an operator `table-map` in a family the agent needs one in is a
+ * {@link FrrConflictError}. `no bgp network import-check` is left in place on removal (the
+ * agent cannot know whether the operator wants it).
  */
 export function diffExposeConfig(
   desired: RenderedExpose,
@@ -262,18 +301,17 @@ export function diffExposeConfig(
   const instances = new Map<string, ConfigBlock>();
   const lists = new Map<string, string[]>();
   const maps = new Map<string, ConfigBlock[]>();
-  const importTables = new Set<string>();
   for (const b of running) {
     const t = b.header.split(" ");
     if (t[0] === "router" && t[1] === "bgp" && t.length === 3) global ??= b;
     else if (t[0] === "router" && t[1] === "bgp" && t.length === 5 && t[3] === "vrf") {
       instances.set(t[4], b);
-    } else if ((t[0] === "ip" || t[0] === "ipv6") && t[1] === "prefix-list" && OWNED_LISTS.has(t[2])) {
+    } else if (
+      (t[0] === "ip" || t[0] === "ipv6") && t[1] === "prefix-list" && OWNED_LISTS.has(t[2])
+    ) {
       lists.set(t[2], [...lists.get(t[2]) ?? [], b.header]);
     } else if (t[0] === "route-map" && t.length === 4 && OWNED_MAPS.has(t[1])) {
       maps.set(t[1], [...maps.get(t[1]) ?? [], b]);
-    } else if (t[0] === "ip" && t[1] === "import-table" && t.length === 3) {
-      importTables.add(b.header);
     }
   }
   if (global && desired.enabled) {
@@ -286,15 +324,13 @@ export function diffExposeConfig(
   }
   const ownedInstances = [...instances].filter(([, b]) => instanceIsExpose(b));
   const ownedVrfs = new Set(ownedInstances.map(([v]) => v));
-  const referencedTables = new Set<string>();
-  for (const s of global?.sections ?? []) {
-    for (const l of s.lines) {
-      const m = /^redistribute table ([0-9]+) route-map /.exec(l);
-      if (m && ownedRedistribute(l)) referencedTables.add(`ip import-table ${m[1]}`);
-    }
-  }
+  const wantVrf = desired.vrfInstance?.header.split(" ")[4];
+  if (wantVrf) ownedVrfs.add(wantVrf);
+  const ownedGlobal = (l: string) =>
+    ownedRedistribute(l) || ownedNetwork(l) || l === `table-map ${EXPOSE_TABLE_MAP}` ||
+    (l.startsWith("import vrf ") && ownedVrfs.has(l.slice(11)));
   const empty = lists.size === 0 && maps.size === 0 && ownedInstances.length === 0 &&
-    referencedTables.size === 0;
+    !(global?.sections ?? []).some((s) => s.lines.some(ownedGlobal));
 
   // 1. Prefix-lists and route-maps wanted.
   const wantLists = new Set(desired.prefixLists.map((b) => b.header));
@@ -306,10 +342,11 @@ export function diffExposeConfig(
   for (const b of desired.prefixLists) {
     if (!(lists.get(b.header.split(" ")[2]) ?? []).includes(b.header)) out.push(b.header);
   }
+  const wantNames = new Set(desired.routeMaps.map((b) => b.header.split(" ")[1]));
   const wantMapHeaders = new Set(desired.routeMaps.map((b) => b.header));
   for (const [, blocks] of maps) {
     for (const r of blocks) {
-      if (!wantMapHeaders.has(r.header) && desiredMapNames(desired).has(r.header.split(" ")[1])) {
+      if (!wantMapHeaders.has(r.header) && wantNames.has(r.header.split(" ")[1])) {
         out.push(`no ${r.header}`);
       }
     }
@@ -327,14 +364,12 @@ export function diffExposeConfig(
       return !b.lines.includes(l) && (k === undefined || !wantKeys.has(k));
     }).map(negateRouteMapLine);
     const add = b.lines.filter((l) => !found.lines.includes(l));
-    if (remove.length + add.length > 0) out.push(b.header, ...[...remove, ...add].map((l) => ` ${l}`));
+    if (remove.length + add.length > 0) {
+      out.push(b.header, ...[...remove, ...add].map((l) => ` ${l}`));
+    }
   }
 
-  // 2. zebra import-table lines wanted.
-  for (const l of desired.zebraLines) if (!importTables.has(l)) out.push(l);
-
-  // 3. The VRF instance (device layout).
-  const wantVrf = desired.vrfInstance?.header.split(" ")[4];
+  // 2. The VRF instance (methods table and dummy).
   if (desired.vrfInstance && wantVrf) {
     const have = instances.get(wantVrf);
     if (have && have.header !== desired.vrfInstance.header) {
@@ -359,36 +394,50 @@ export function diffExposeConfig(
     }
   }
 
-  // 4. The global instance: owned redistribute/import lines.
+  // 3. The default instance: owned network / table-map / import / redistribute lines.
   const sections = new Map<string, string[]>();
-  const headers = new Set([...(global?.sections ?? []).map((s) => s.header), ...desired.globalLines.keys()]);
+  const headers = new Set([
+    ...(global?.sections ?? []).map((s) => s.header),
+    ...desired.globalLines.keys(),
+  ]);
   for (const h of headers) {
     if (h !== AF[4] && h !== AF[6]) continue;
     const run = global ? findSection(global, h)?.lines ?? [] : [];
     const want = desired.globalLines.get(h) ?? [];
-    const owned = (l: string) =>
-      ownedRedistribute(l) || (l.startsWith("import vrf ") && ownedVrfs.has(l.slice(11)));
+    if (want.includes(`table-map ${EXPOSE_TABLE_MAP}`)) {
+      const other = run.find((l) => l.startsWith("table-map ") && !ownedGlobal(l));
+      if (other) {
+        throw new FrrConflictError(
+          `router bgp ${desired.asn} ${h} has the operator's "${other}"; ` +
+            `expose method ${desired.method} needs table-map ${EXPOSE_TABLE_MAP} there`,
+        );
+      }
+    }
+    const runSet = new Set(run);
+    const wantSet = new Set(want);
+    // The table-map goes last: the leak (`import vrf`) must be gone before it.
+    const drop = run.filter((l) => ownedGlobal(l) && !wantSet.has(l))
+      .sort((a, b) => Number(a.startsWith("table-map ")) - Number(b.startsWith("table-map ")));
     const cmds = [
-      ...run.filter((l) => owned(l) && !want.includes(l)).map((l) => `no ${l}`),
-      ...want.filter((l) => !run.includes(l)),
+      ...drop.map((l) => `no ${l}`),
+      ...want.filter((l) => !runSet.has(l)),
     ];
     if (cmds.length > 0) sections.set(h, cmds);
   }
-  if (sections.size > 0) {
+  const root = desired.globalRootLines.filter((l) =>
+    l !== IMPORT_CHECK_OFF || importCheckOn(global)
+  );
+  if (sections.size > 0 || root.length > 0) {
     emit(
       out,
       `router bgp ${global ? global.header.split(" ")[2] : desired.asn}`,
-      [],
+      root,
       [...sections].map(([header, lines]) => ({ header, lines })),
     );
   }
 
-  // 5. Removals: instances, import tables, names no longer wanted.
+  // 4. Removals: instances and names no longer wanted.
   for (const [vrf, b] of ownedInstances) if (vrf !== wantVrf) out.push(`no ${b.header}`);
-  for (const l of referencedTables) {
-    if (!desired.zebraLines.includes(l) && importTables.has(l)) out.push(`no ${l}`);
-  }
-  const wantNames = desiredMapNames(desired);
   for (const name of maps.keys()) if (!wantNames.has(name)) out.push(`no route-map ${name}`);
   for (const [name, entries] of lists) {
     if (wantListNames.has(name)) continue;
@@ -397,10 +446,6 @@ export function diffExposeConfig(
     }
   }
   return { lines: out, empty };
-}
-
-function desiredMapNames(desired: RenderedExpose): Set<string> {
-  return new Set(desired.routeMaps.map((b) => b.header.split(" ")[1]));
 }
 
 function emit(

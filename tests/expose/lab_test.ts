@@ -1,10 +1,11 @@
 /**
- * Expose mode end to end on the host kernel (no VRF: `kernel.vrf_mode: table`, FRR
- * `ip import-table`): two node namespaces, each with its own FRR and a real `vpnv4-agent run`
- * process (binding_source sb against a real SB ovsdb-server, topology from a real NB), and a
- * plain IPv4-unicast GoBGP peer in a third namespace. A VM port bound to node A is advertised
- * by A only, with community 64512:200, its subnet with 64512:100; moving Port_Binding.chassis
- * to B moves both advertisements to B, and A withdraws them.
+ * Expose mode end to end on the host kernel (no VRF: `kernel.vrf_mode: table`, so
+ * `expose.method: network`): two node namespaces, each with its own FRR and a real
+ * `vpnv4-agent run` process (binding_source sb against a real SB ovsdb-server, topology from a
+ * real NB), and a plain ipv4/ipv6-unicast GoBGP peer in a third namespace. A dual-stack VM
+ * port bound to node A is advertised by A only (IPv4 and IPv6), with community 64512:200, its
+ * subnets with 64512:100; moving Port_Binding.chassis to B moves the advertisements to B, and
+ * A withdraws them. Neither node gets a route in its kernel (FRR network statements only).
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { startFrr } from "../support/frr.ts";
@@ -44,10 +45,17 @@ function show(v: Map<string, Map<string, number[]>>): string {
   return JSON.stringify([...v].map(([p, m]) => [p, [...m]]));
 }
 
-/** The agent's routes (protocol 245) in table 10 of `netns`, one line each. */
-async function table10(netns: string): Promise<string[]> {
-  const out = await runOk("ip", ["-n", netns, "route", "show", "table", "all", "proto", "245"]);
-  return out.split("\n").filter((l) => l.includes(" table 10 ")).map((l) => l.trim());
+/**
+ * The IPv4 and IPv6 routes of `netns` (all tables, main included) that the kernel did not make
+ * itself for an address (`proto kernel`) and that were not learned from the GoBGP peer (it
+ * passes one node's routes to the other: `via 172.31.x.2`), one line each, sorted.
+ */
+async function allRoutes(netns: string): Promise<string[]> {
+  const out = (await runOk("ip", ["-n", netns, "-4", "route", "show", "table", "all"])) +
+    (await runOk("ip", ["-n", netns, "-6", "route", "show", "table", "all"]));
+  return out.split("\n").map((l) => l.trim())
+    .filter((l) => l !== "" && !l.includes(" proto kernel ") && !/ via 172\.31\.[12]\.2 /.test(l))
+    .sort();
 }
 
 interface AgentProc {
@@ -122,12 +130,13 @@ Deno.test({
         "l2-vm-net",
         'external_ids:"k8s.ovn.org/network"=vm-net',
         "other_config:subnet=192.168.100.0/24",
+        "other_config:ipv6_prefix=fd00:100::/64",
       ]);
       await nb.nbctl(["lsp-add", "l2-vm-net", "vm-workloads_web-vm"]);
       await nb.nbctl([
         "lsp-set-addresses",
         "vm-workloads_web-vm",
-        "0a:58:c0:a8:64:0a 192.168.100.10",
+        "0a:58:c0:a8:64:0a 192.168.100.10 fd00:100::10",
       ]);
       await nb.nbctl([
         "set",
@@ -153,12 +162,17 @@ Deno.test({
           global: { config: { as: 65000, "router-id": "172.31.1.2", port: 179 } },
           neighbors: [1, 2].map((n) => ({
             config: { "neighbor-address": `172.31.${n}.1`, "peer-as": 65000 + n },
-            "afi-safis": [{ config: { "afi-safi-name": "ipv4-unicast" } }],
+            "afi-safis": [
+              { config: { "afi-safi-name": "ipv4-unicast" } },
+              { config: { "afi-safi-name": "ipv6-unicast" } },
+            ],
           })),
         },
       });
       cleanups.push(() => gobgp.stop());
 
+      const listen = { a: `127.0.0.1:${freePort()}`, b: `127.0.0.1:${freePort()}` };
+      const listenB = listen.b;
       const configFor = async (side: "a" | "b", n: number, frrName: string) => {
         const path = `${dir}/${side}.yaml`;
         const chassis = side === "a"
@@ -173,14 +187,15 @@ Deno.test({
     - address: 172.31.${n}.2
       remote_asn: 65000
       description: lab-peer
-      families: [ipv4]
+      families: [ipv4, ipv6]
 expose:
   enabled: true
   chassis: ${chassis}
   binding_source: sb
   sb_connection: "${sb.unixRemote}"
   nb_connection: "${nb.unixRemote}"
-  families: [ipv4]
+  method: network
+  families: [ipv4, ipv6]
   select:
     layer2:
       networks: [vm-net]
@@ -197,7 +212,7 @@ reconcile:
   debounce_ms: 50
   frr_check_s: 1
 http:
-  listen: 127.0.0.1:${freePort()}
+  listen: ${listen[side]}
 log:
   level: debug
   format: json
@@ -207,50 +222,78 @@ log:
       };
       const cfgA = await configFor("a", 1, frrA.name);
       const cfgB = await configFor("b", 2, frrB.name);
+      // The kernel state of the nodes before the agents run: method network adds nothing.
+      const before = { a: await allRoutes(ns.a), b: await allRoutes(ns.b) };
       agents.push(startAgent(cfgA, ns.a), startAgent(cfgB, ns.b));
-      const logs = () => agents.map((a, i) => `--- agent ${"ab"[i]}\n${a?.log().slice(-3000)}`).join("\n");
+      const logs = () =>
+        agents.map((a, i) => `--- agent ${"ab"[i]}\n${a?.log().slice(-3000)}`).join("\n");
 
       const HOST = "192.168.100.10/32", SUBNET = "192.168.100.0/24";
-      const rib = () => ribView(() => gobgp.rib("ipv4"));
+      const HOST6 = "fd00:100::10/128", SUBNET6 = "fd00:100::/64";
+      const rib = async () =>
+        new Map([
+          ...await ribView(() => gobgp.rib("ipv4")),
+          ...await ribView(() => gobgp.rib("ipv6")),
+        ]);
       let view = new Map<string, Map<string, number[]>>();
       await waitFor(async () => {
         view = await rib();
-        return view.get(HOST)?.has("172.31.1.1") === true && view.get(SUBNET)?.has("172.31.1.1") === true;
+        return [HOST, SUBNET, HOST6, SUBNET6].every((p) => view.get(p)?.has("172.31.1.1"));
       }, {
         timeoutMs: 90_000,
         intervalMs: 500,
-        describe: () => `GoBGP never got ${HOST} and ${SUBNET} from node A: ${show(view)}\n${logs()}`,
+        describe: () =>
+          `GoBGP never got ${HOST}, ${SUBNET}, ${HOST6}, ${SUBNET6} from node A: ${
+            show(view)
+          }\n${logs()}`,
       });
       assertEquals([...view.get(HOST)!.keys()], ["172.31.1.1"], "only node A advertises the VM");
       assertEquals(view.get(HOST)!.get("172.31.1.1"), [community("64512:200")]);
       assertEquals([...view.get(SUBNET)!.keys()], ["172.31.1.1"]);
       assertEquals(view.get(SUBNET)!.get("172.31.1.1"), [community("64512:100")]);
-      // The agent's route is in node A's table 10 (its protocol), none in B's.
-      const tableA = await table10(ns.a);
-      assert(tableA.some((l) => l.startsWith("blackhole 192.168.100.10 ")), tableA.join("\n"));
-      assertEquals(await table10(ns.b), []);
+      assertEquals([...view.get(HOST6)!.keys()], ["172.31.1.1"], "IPv6 over ipv6 unicast");
+      assertEquals(view.get(HOST6)!.get("172.31.1.1"), [community("64512:200")]);
+      assertEquals(view.get(SUBNET6)!.get("172.31.1.1"), [community("64512:100")]);
+      // Nothing went into either node's kernel (no blackhole for its own VM in main).
+      assertEquals(await allRoutes(ns.a), before.a, "node A's routes are untouched");
+      assertEquals(await allRoutes(ns.b), before.b, "node B's routes are untouched");
 
       // Live migration: the binding moves to node B in one SB transaction.
+      const moved = performance.now();
       await sb.bind("vm-workloads_web-vm", "node-b");
       await waitFor(async () => {
         view = await rib();
-        const h = view.get(HOST), s = view.get(SUBNET);
-        return h?.size === 1 && h.has("172.31.2.1") && s?.size === 1 && s.has("172.31.2.1");
+        return [HOST, SUBNET, HOST6, SUBNET6].every((p) =>
+          view.get(p)?.size === 1 && view.get(p)?.has("172.31.2.1")
+        );
       }, {
         timeoutMs: 60_000,
         intervalMs: 200,
         describe: () => `advertisement did not move to node B: ${show(view)}\n${logs()}`,
       });
+      console.log(
+        `binding move → GoBGP sees only node B: ${Math.round(performance.now() - moved)} ms`,
+      );
       assertEquals(view.get(HOST)!.get("172.31.2.1"), [community("64512:200")]);
       assertEquals(view.get(SUBNET)!.get("172.31.2.1"), [community("64512:100")]);
-      assertEquals(await table10(ns.a), [], "node A removed its routes");
-      assertEquals((await table10(ns.b)).length, 2, "node B holds the host route and the subnet");
+      assertEquals(view.get(HOST6)!.get("172.31.2.1"), [community("64512:200")]);
+      assertEquals(await allRoutes(ns.a), before.a, "node A's routes are untouched");
+      assertEquals(await allRoutes(ns.b), before.b, "node B's routes are untouched");
 
-      // The agents left operator-free FRR configuration recognisable as theirs.
+      // The configuration is the agents' own network statements: B has them, A none.
       const runA = await frrA.vtysh("show running-config");
+      const runB = await frrB.vtysh("show running-config");
       assert(runA.includes("route-map VPNV4-EXPOSE-IPV4 permit 10"), runA);
-      assert(runA.includes("redistribute table 10 route-map VPNV4-EXPOSE-IPV4"), runA);
-      assert(runA.includes("ip import-table 10"), runA);
+      assert(!runA.includes("network 192.168.100"), runA);
+      assert(runB.includes("network 192.168.100.10/32 route-map VPNV4-EXPOSE-IPV4"), runB);
+      assert(runB.includes("network fd00:100::10/128 route-map VPNV4-EXPOSE-IPV6"), runB);
+
+      // /status lists the expose source, synced.
+      const status = await (await fetch(`http://${listenB}/status`)).json() as {
+        sources: { id: string; synced: boolean; error?: string }[];
+      };
+      const src = status.sources.find((x) => x.id === "expose:node-b");
+      assert(src?.synced === true && src.error === undefined, JSON.stringify(status.sources));
     } finally {
       for (const a of agents) await reap(a);
       for (const c of cleanups.reverse()) await c().catch(() => {});

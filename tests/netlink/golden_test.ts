@@ -9,6 +9,7 @@ import {
   decodeAck,
   decodeLink,
   decodeRoute,
+  encodeAddr,
   encodeDelLink,
   encodeMplsRoute,
   encodeNewLink,
@@ -115,6 +116,14 @@ const cases: Record<string, (w: MessageWriter) => void> = {
   link_del: (w) => encodeDelLink(w, 3),
   rule_add_l3mdev: (w) => encodeRule(w, { family: 4, l3mdev: true, priority: 1000 }),
   rule_add_table: (w) => encodeRule(w, { family: 4, priority: 2000, table: 1000 }),
+  // Expose method dummy: host addresses on bgp-nic (ifindex 2 here) and enslaving it.
+  addr_add_v4_host: (w) => encodeAddr(w, 2, { address: parsePrefix("192.168.100.10/32") }),
+  addr_add_v6_host: (w) => encodeAddr(w, 2, { address: parsePrefix("fd00:100::10/128") }),
+  addr_del_v4_host: (w) =>
+    encodeAddr(w, 2, { address: parsePrefix("192.168.100.10/32"), delete: true }),
+  addr_del_v6_host: (w) =>
+    encodeAddr(w, 2, { address: parsePrefix("fd00:100::10/128"), delete: true }),
+  link_set_master: (w) => encodeSetLink(w, 2, { master: 4, up: true }),
 };
 
 for (const [name, fn] of Object.entries(cases)) {

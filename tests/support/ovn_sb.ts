@@ -20,7 +20,10 @@ export interface OvnSbInstance extends OvnDbInstance {
   /** Adds a Chassis (and its geneve Encap) named `name`; returns its uuid. */
   addChassis(name: string, options?: { hostname?: string; ip?: string }): Promise<string>;
   /** Adds a Port_Binding for `logicalPort` (on a fresh datapath unless given); returns its uuid. */
-  addPortBinding(logicalPort: string, options?: { type?: string; datapath?: string }): Promise<string>;
+  addPortBinding(
+    logicalPort: string,
+    options?: { type?: string; datapath?: string },
+  ): Promise<string>;
   /** Sets `Port_Binding.chassis` of `logicalPort` to `chassis` in one transaction (unset: null). */
   bind(logicalPort: string, chassis: string | null): Promise<void>;
   /** uuid of a row found by column value. */

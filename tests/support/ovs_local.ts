@@ -26,7 +26,8 @@ export async function startOvsLocal(
   options: { systemId?: string; hostname?: string; externalIds?: Record<string, string> } = {},
 ): Promise<OvsLocalInstance> {
   const db = await startOvnDb({ schema: VSWITCH_SCHEMA });
-  const vsctl = (args: string[]) => runOk("ovs-vsctl", [`--db=${db.unixRemote}`, "--no-wait", ...args]);
+  const vsctl = (args: string[]) =>
+    runOk("ovs-vsctl", [`--db=${db.unixRemote}`, "--no-wait", ...args]);
   try {
     await vsctl(["init"]);
     const ids: Record<string, string> = { ...options.externalIds };
