@@ -29,6 +29,8 @@ class LineProcess {
   readonly child: Deno.ChildProcess;
   readonly done: Promise<void>;
   readonly stderr: string[] = [];
+  /** True once the process has exited. */
+  exited = false;
 
   constructor(cmd: string, args: string[], onLine: (line: string) => void) {
     this.child = new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" })
@@ -55,7 +57,9 @@ class LineProcess {
         this.stderr.push(l);
         if (this.stderr.length > 50) this.stderr.shift();
       }),
-      this.child.status,
+      this.child.status.then(() => {
+        this.exited = true;
+      }),
     ]).then(() => {});
   }
 
@@ -94,29 +98,44 @@ export class GobgpRibMonitor {
 
   /**
    * Starts one monitor per family and waits until each has dumped every key of
-   * `mustSee` that belongs to it (the current RIB), so no later event can be missed.
+   * `mustSee` (the current RIB), so no later event can be missed. A monitor that exits
+   * before that (the CLI's gRPC deadline passes on a busy machine) is started again, twice
+   * at most.
    */
   static async start(
     bgp: GobgpInstance,
     options: { families: string[]; mustSee: string[]; timeoutMs?: number },
   ): Promise<GobgpRibMonitor> {
-    const m = new GobgpRibMonitor();
-    for (const family of options.families) {
-      const [cmd, args] = inNetns(bgp.netns, "gobgp", [
-        ...["-u", "127.0.0.1", "-p", String(bgp.apiPort)],
-        ...["monitor", "global", "rib", "-a", family, "-j", "--current"],
-      ]);
-      m.#procs.push(new LineProcess(cmd, args, (line) => m.#line(family, line)));
+    for (let attempt = 1;; attempt++) {
+      const m = new GobgpRibMonitor();
+      const exited: string[] = [];
+      for (const family of options.families) {
+        const [cmd, args] = inNetns(bgp.netns, "gobgp", [
+          ...["-u", "127.0.0.1", "-p", String(bgp.apiPort)],
+          ...["monitor", "global", "rib", "-a", family, "-j", "--current"],
+        ]);
+        const p = new LineProcess(cmd, args, (line) => m.#line(family, line));
+        p.done.then(() => exited.push(`${family}: ${p.stderr.join(" | ")}`));
+        m.#procs.push(p);
+      }
+      const seen = () => new Set(m.events.map((e) => e.key));
+      try {
+        await waitFor(() => {
+          if (exited.length) throw new Error(`gobgp monitor exited: ${exited.join("; ")}`);
+          return options.mustSee.every((k) => seen().has(k));
+        }, {
+          timeoutMs: options.timeoutMs ?? 60_000,
+          intervalMs: 200,
+          describe: () =>
+            `gobgp monitor did not dump the current RIB (${options.mustSee.join(" ")}); saw ` +
+            `${[...seen()].join(" ")}`,
+        });
+        return m;
+      } catch (e) {
+        await m.stop();
+        if (attempt >= 3 || !exited.length) throw e;
+      }
     }
-    const seen = () => new Set(m.events.map((e) => e.key));
-    await waitFor(() => options.mustSee.every((k) => seen().has(k)), {
-      timeoutMs: options.timeoutMs ?? 60_000,
-      intervalMs: 200,
-      describe: () =>
-        `gobgp monitor did not dump the current RIB (${options.mustSee.join(" ")}); saw ` +
-        `${[...seen()].join(" ")}; stderr: ${m.#procs.flatMap((p) => p.stderr).join(" | ")}`,
-    });
-    return m;
   }
 
   #line(family: string, line: string): void {
@@ -162,11 +181,8 @@ export class GobgpRibMonitor {
   }
 
   /** True while every monitor process still runs. */
-  async alive(): Promise<boolean> {
-    const states = await Promise.all(
-      this.#procs.map((p) => Promise.race([p.done.then(() => false), Promise.resolve(true)])),
-    );
-    return states.every((s) => s);
+  alive(): boolean {
+    return this.#procs.every((p) => !p.exited);
   }
 
   /** Stops the monitors. */
@@ -178,12 +194,21 @@ export class GobgpRibMonitor {
 /** Counts of the events in `events`: updates and withdrawals, and the keys withdrawn. */
 export function summarizeEvents(
   events: RibEvent[],
-): { updates: number; withdrawals: number; withdrawnKeys: string[] } {
+): {
+  updates: number;
+  withdrawals: number;
+  withdrawnKeys: string[];
+  /** Per key, its events in order: `W` withdrawal, `U` update (e.g. `WUWU`). */
+  sequence: Record<string, string>;
+} {
   const w = events.filter((e) => e.withdrawal);
+  const sequence: Record<string, string> = {};
+  for (const e of events) sequence[e.key] = (sequence[e.key] ?? "") + (e.withdrawal ? "W" : "U");
   return {
     updates: events.length - w.length,
     withdrawals: w.length,
     withdrawnKeys: [...new Set(w.map((e) => e.key))].sort(),
+    sequence,
   };
 }
 
@@ -259,7 +284,8 @@ function signature(s: ProbeSample): string {
 async function probeOnce(base: string): Promise<ProbeSample> {
   const at = Date.now();
   try {
-    const signal = AbortSignal.timeout(8000);
+    // Generous: the guest is slow, and "unreachable" must mean the agent is gone.
+    const signal = AbortSignal.timeout(20_000);
     const rz = await fetch(`${base}/readyz`, { headers: { accept: "application/json" }, signal });
     const rzBody = await rz.json() as { ready: boolean; notReady: string[] };
     const st = await (await fetch(`${base}/status`, { signal })).json() as Record<string, unknown>;
@@ -474,23 +500,37 @@ export async function killFrrDaemons(
 
 /**
  * Starts one FRR daemon again in `frr`'s pathspace and namespace (same arguments as
- * tests/support/frr.ts) and waits until it answers vtysh. The caller stops the Daemon.
+ * tests/support/frr.ts) and waits until it answers vtysh (zebra: its zserv socket first).
+ * The caller stops the returned Daemon.
  */
 export async function startFrrDaemon(
   frr: FrrInstance,
-  daemon: "bgpd" | "staticd",
-  timeoutMs = 60_000,
+  daemon: "zebra" | "bgpd" | "staticd",
+  timeoutMs = 120_000,
 ): Promise<Daemon> {
   await Deno.remove(`${frr.runDir}/${daemon}.vty`).catch(() => {});
+  if (daemon === "zebra") await Deno.remove(`${frr.runDir}/zserv.api`).catch(() => {});
   const [cmd, args] = inNetns(frr.netns, `/usr/lib/frr/${daemon}`, [
     ...["-N", frr.name, "-F", "traditional", "-f", `${frr.configDir}/frr.conf`, "-P", "0"],
   ]);
   const d = new Daemon(`${frr.name}/${daemon}`, cmd, args);
-  await waitFor(async () => {
-    if (d.exited) throw new Error(`${daemon} exited during start:\n${d.output}`);
-    const r = await run("vtysh", ["-N", frr.name, "-d", daemon, "-c", "show version"]);
-    return r.code === 0 && !/is not running|failed to connect/i.test(r.stdout + r.stderr);
-  }, { timeoutMs, intervalMs: 250, describe: () => `${daemon} did not answer:\n${d.output}` });
+  try {
+    await waitFor(async () => {
+      if (d.exited) throw new Error(`${daemon} exited during start:\n${d.output}`);
+      if (daemon === "zebra") {
+        try {
+          await Deno.stat(`${frr.runDir}/zserv.api`);
+        } catch {
+          return false;
+        }
+      }
+      const r = await run("vtysh", ["-N", frr.name, "-d", daemon, "-c", "show version"]);
+      return r.code === 0 && !/is not running|failed to connect/i.test(r.stdout + r.stderr);
+    }, { timeoutMs, intervalMs: 250, describe: () => `${daemon} did not answer:\n${d.output}` });
+  } catch (e) {
+    await d.stop();
+    throw e;
+  }
   return d;
 }
 

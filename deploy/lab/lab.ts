@@ -10,6 +10,7 @@
  * ```sh
  * deno task lab               # run the lab (in the guest when needed)
  * deno task lab --withdraw    # also delete a pod and a tenant and watch the withdrawals
+ * deno task lab --rt-change   # also change the RTs (allocation.rt_base + SIGHUP)
  * deno task lab --install     # apt-get install missing packages first
  * ```
  * Exit codes: 0 all assertions hold, 1 a step or assertion failed, 2 prerequisites missing.
@@ -19,14 +20,26 @@ import { guestAvailable, hostHasVrf, runInGuest } from "./guest/mod.ts";
 import { installLine, missingPackages } from "./preflight.ts";
 import { REPO_ROOT, runLabScenario } from "./scenario.ts";
 
-const USAGE = `usage: deno task lab [--withdraw] [--install] [--guest] [--inside] [--json]
-  --withdraw  also delete a pod and a tenant in OVN NB and check the withdrawals at GoBGP
+const USAGE =
+  `usage: deno task lab [--withdraw] [--rt-change] [--install] [--guest] [--inside] [--json]
+  --withdraw  also delete a pod and a tenant in OVN NB, withdraw the WAN route at GoBGP and
+              check the withdrawals (GoBGP, VRF table, OVN static route)
+  --rt-change also rewrite allocation.rt_base and SIGHUP the agent; check the new RTs at GoBGP
   --install   apt-get install the missing Debian packages (root)
   --guest     run in the QEMU guest even when this kernel has VRF support
   --inside    run the scenario here, now (what the guest runs; needs a kernel with VRF)
   --json      print one "LAB_RESULT {json}" line at the end (for tests)`;
 
-const KNOWN = new Set(["--withdraw", "--install", "--guest", "--inside", "--json", "--help", "-h"]);
+const KNOWN = new Set([
+  "--withdraw",
+  "--rt-change",
+  "--install",
+  "--guest",
+  "--inside",
+  "--json",
+  "--help",
+  "-h",
+]);
 
 function log(text: string): void {
   console.log(`[lab] ${text}`);
@@ -46,7 +59,7 @@ async function main(args: string[]): Promise<number> {
   const withdraw = args.includes("--withdraw");
 
   if (args.includes("--inside")) {
-    const result = await runLabScenario({ withdraw });
+    const result = await runLabScenario({ withdraw, rtChange: args.includes("--rt-change") });
     if (args.includes("--json")) console.log(`LAB_RESULT ${JSON.stringify(result)}`);
     console.log(
       result.ok
@@ -78,7 +91,7 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
 
-  const passArgs = args.filter((a) => a === "--withdraw" || a === "--json");
+  const passArgs = args.filter((a) => ["--withdraw", "--rt-change", "--json"].includes(a));
   if (direct) {
     log("this kernel has VRF support: running the lab directly");
     return await main(["--inside", ...passArgs]);

@@ -3,6 +3,12 @@
  * otherwise): an OVN NB database with two tenants, the node namespace running FRR and
  * vpnv4-agent, and the fortigate namespace running GoBGP (VPNv4/VPNv6 only), joined by a veth.
  * Brings everything up, prints the evidence, checks the key assertions and always tears down.
+ *
+ * Both directions are checked: the tenants' pod prefixes reach GoBGP as VPN routes (export),
+ * and the WAN prefix GoBGP originates with tenant demo's RT comes back into VRF demo's kernel
+ * table and, through the agent's return path, into OVN NB as a `Logical_Router_Static_Route`
+ * (import). FRR 8.4 needs a labeled route to the peer for the import (see
+ * {@link LAB.transportLabel}); the lab builds one.
  * @module
  */
 import { type FrrInstance, startFrr } from "../../tests/support/frr.ts";
@@ -10,6 +16,7 @@ import { type GobgpInstance, startGobgp } from "../../tests/support/gobgp.ts";
 import { type OvnDbInstance, startOvnDb } from "../../tests/support/ovn_nb.ts";
 import { Daemon, run, runOk, waitFor } from "../../tests/support/proc.ts";
 import { Reporter, StepError, type Writer } from "./report.ts";
+import { readReturnPath, returnPathProblems, type ReturnPathState } from "./return_path.ts";
 import { type GobgpRib, prefixesOf, routeTable, type VpnRoute, vpnRoutes } from "./routes.ts";
 
 /** The repository root (where main.ts lives). */
@@ -33,8 +40,42 @@ export const LAB = {
   frrPathspace: "vpnv4lab",
   httpListen: "127.0.0.1:9183",
   wanPrefix: "203.0.113.0/24",
+  /** RD and VPN label with which GoBGP originates {@link LAB.wanPrefix} (RT: demo's). */
+  wanRd: "65001:1",
+  wanLabel: 100,
+  /** The tenant whose VRF imports {@link LAB.wanPrefix}. */
+  wanTenant: "demo",
   router: "ovn_cluster_router",
+  /** `import.nexthop_v4` of the agent: the nexthop of the NB rows of the return path. */
+  importNexthop: "100.64.0.1",
+  /**
+   * Transport label of the node's route to the FortiGate. FRR 8.4 validates a VPN route
+   * imported into a VRF only when its nexthop resolves over a *labeled* route
+   * (`BGP_NEXTHOP_LABELED_VALID`, as an LDP/labeled-unicast LSP would give); a connected route
+   * is not enough (FRR 9 added `mpls bgp forwarding` for that). The lab therefore gives the
+   * node a static LSP to the FortiGate: `172.30.0.2/32 encap mpls 16`, popped by the FortiGate
+   * namespace (`ip -f mpls route add 16 dev lo`).
+   */
+  transportLabel: 16,
+  /**
+   * eBGP multihop TTL of the agent's peer. An eBGP single-hop peer makes FRR track its nexthop
+   * as "connected only", which resolves over the /30 and never over the labeled /32 above.
+   */
+  ebgpMultihop: 2,
+  /** `allocation.rt_base` written by the RT-change step (RTs become `65100:<table>`). */
+  changedRtBase: 65100,
 } as const;
+
+/**
+ * The node's own (operator) FRR configuration, before the agent adds its part. FRR's defaults
+ * are kept; note `bgp route-map delay-timer 0` would not help the agent: FRR then never
+ * re-evaluates routes after a route-map/prefix-list change (measured: a pod's route is never
+ * advertised). The agent applies FRR before the kernel instead (see src/agent/agent.ts).
+ */
+export const LAB_FRR_CONFIG = `frr defaults traditional
+hostname lab-node
+!
+`;
 
 /** A pod of the scenario: logical switch port name, MAC and addresses. */
 interface Pod {
@@ -104,13 +145,35 @@ export interface LabResult {
   afterPodDelete?: GobgpSnapshot;
   /** GoBGP after {@link DELETED_TENANT} was deleted from NB (withdraw phase). */
   afterTenantDelete?: GobgpSnapshot;
+  /** {@link LAB.wanPrefix} in VRF demo's kernel table and in OVN NB (return path). */
+  returnPath?: ReturnPathState;
+  /** The same after GoBGP withdrew {@link LAB.wanPrefix} (withdraw phase). */
+  afterWanWithdraw?: ReturnPathState;
+  /** The RT-change step ({@link LabOptions.rtChange}). */
+  rtChange?: RtChangeResult;
   timingsMs: Record<string, number>;
+}
+
+/** What the RT-change step observed. */
+export interface RtChangeResult {
+  tenant: string;
+  oldRt: string;
+  newRt: string;
+  /** Allocations printed by `validate --json` for the rewritten configuration. */
+  allocations: Allocation[];
+  /** GoBGP once the tenant's routes carried the new RT. */
+  after: GobgpSnapshot;
 }
 
 /** Options of {@link runLabScenario}. */
 export interface LabOptions {
   /** Also delete a pod and a tenant in NB and check the withdrawals at GoBGP. */
   withdraw?: boolean;
+  /**
+   * Also rewrite the agent's configuration with `allocation.rt_base: 65100`, SIGHUP it and
+   * wait until GoBGP holds the tenants' routes with the new RT and none with the old one.
+   */
+  rtChange?: boolean;
   /** Output lines (default: console.log). */
   write?: Writer;
   /** How long to wait for the export to converge (default 120000 ms). */
@@ -153,7 +216,21 @@ export function tenantPrefixes(tenant: string): string[] {
   return TENANTS[tenant].pods.flatMap((p) => p.ips.map(hostPrefix));
 }
 
-function agentConfig(dir: string, nbRemote: string, frrCheckS?: number): string {
+/** Options of {@link labAgentConfig}. */
+export interface LabAgentConfigOptions {
+  /** `reconcile.frr_check_s` (default: the agent's default). */
+  frrCheckS?: number;
+  /** `allocation.rt_base` (default: none, RTs use the ASN). */
+  rtBase?: number;
+}
+
+/** The agent configuration of the lab (also used by bench/convergence.ts). */
+export function labAgentConfig(
+  dir: string,
+  nbRemote: string,
+  options: LabAgentConfigOptions = {},
+): string {
+  const { frrCheckS, rtBase } = options;
   return `# vpnv4-agent lab configuration (written by deploy/lab/scenario.ts)
 bgp:
   asn: ${LAB.nodeAsn}
@@ -164,8 +241,11 @@ bgp:
       description: fortigate-lab
       families: [vpnv4, vpnv6]
       timers: { keepalive: 3, hold: 9 }
+      # FRR 8.4 tracks a single-hop eBGP peer's nexthop as connected-only, which never
+      # resolves over the labeled route to the FortiGate that VPN imports need (return path).
+      ebgp_multihop: ${LAB.ebgpMultihop}
 allocation:
-  state_file: ${dir}/state.json
+  state_file: ${dir}/state.json${rtBase !== undefined ? `\n  rt_base: ${rtBase}` : ""}
 tenants:
   sources:
     - type: ovn
@@ -180,7 +260,7 @@ kernel:
 import:
   enabled: true
   router: ${LAB.router}
-  nexthop_v4: 100.64.0.1
+  nexthop_v4: ${LAB.importNexthop}
 reconcile:
   debounce_ms: 100${frrCheckS ? `\n  frr_check_s: ${frrCheckS}` : ""}
 http:
@@ -192,6 +272,81 @@ log:
 
 async function ip(args: string[]): Promise<string> {
   return await runOk("ip", args);
+}
+
+/** Cleanup actions of a lab, run in reverse order by the caller. */
+export type LabCleanups = Array<[string, () => Promise<unknown>]>;
+
+/**
+ * Creates the lab network: namespaces {@link LAB.nodeNetns} and {@link LAB.fortigateNetns}
+ * (stale ones from an earlier lab are deleted), the veth with IPv4/IPv6 addresses, the node's
+ * MPLS data plane and the labeled route to the FortiGate ({@link LAB.transportLabel}). Pushes
+ * the cleanups onto `cleanups`. Returns false when this kernel has no MPLS (control plane only;
+ * the return path then cannot work with FRR 8.4).
+ */
+export async function createLabNetwork(
+  cleanups: LabCleanups,
+  info: (line: string) => void = () => {},
+): Promise<boolean> {
+  for (const ns of [LAB.nodeNetns, LAB.fortigateNetns]) {
+    if (await netnsExists(ns)) {
+      info(`   stale namespace ${ns} from an earlier lab: deleting it`);
+      await ip(["netns", "del", ns]);
+    }
+    await ip(["netns", "add", ns]);
+    cleanups.push([`netns ${ns}`, () => ip(["netns", "del", ns])]);
+    await ip(["-n", ns, "link", "set", "lo", "up"]);
+  }
+  await ip([
+    ...["-n", LAB.nodeNetns, "link", "add", LAB.nodeIf, "type", "veth"],
+    ...["peer", "name", LAB.fortigateIf, "netns", LAB.fortigateNetns],
+  ]);
+  for (
+    const [ns, dev, addr] of [
+      [LAB.nodeNetns, LAB.nodeIf, LAB.nodeAddress],
+      [LAB.fortigateNetns, LAB.fortigateIf, LAB.fortigateAddress],
+    ]
+  ) {
+    await ip(["-n", ns, "addr", "add", `${addr}/${LAB.linkPrefixLength}`, "dev", dev]);
+    const addr6 = ns === LAB.nodeNetns ? LAB.nodeAddress6 : LAB.fortigateAddress6;
+    await ip([
+      ...["-n", ns, "-6", "addr", "add", `${addr6}/${LAB.linkPrefixLength6}`],
+      ...["dev", dev, "nodad"],
+    ]);
+    await ip(["-n", ns, "link", "set", dev, "up"]);
+  }
+  // MPLS data plane of the node (as on a real node): label space and MPLS input on the
+  // uplink; the MPLS TTL does not copy the IP TTL (the BGP session's packets ride the LSP
+  // below with TTL 2 and must survive the FortiGate's label pop).
+  const mpls = [
+    "net.mpls.platform_labels=1048575",
+    `net.mpls.conf.${LAB.nodeIf}.input=1`,
+    "net.mpls.ip_ttl_propagate=0",
+  ];
+  const r = await run("ip", ["netns", "exec", LAB.nodeNetns, "sysctl", "-w", ...mpls]);
+  if (r.code !== 0) {
+    info(`   MPLS sysctls not available (${r.stderr.trim()}): control plane only`);
+    return false;
+  }
+  info(`   MPLS on in ${LAB.nodeNetns}: ${mpls.join(", ")}`);
+  // The labeled transport to the FortiGate (see LAB.transportLabel): the FortiGate namespace
+  // pops the label and delivers locally, the node pushes it on everything to the FortiGate.
+  const label = String(LAB.transportLabel);
+  await runOk("ip", [
+    ...["netns", "exec", LAB.fortigateNetns, "sysctl", "-w"],
+    "net.mpls.platform_labels=1048575",
+    `net.mpls.conf.${LAB.fortigateIf}.input=1`,
+  ]);
+  await ip(["-n", LAB.fortigateNetns, "-f", "mpls", "route", "add", label, "dev", "lo"]);
+  await ip([
+    ...["-n", LAB.nodeNetns, "route", "add", `${LAB.fortigateAddress}/32`],
+    ...["encap", "mpls", label, "via", LAB.fortigateAddress, "dev", LAB.nodeIf],
+  ]);
+  info(
+    `   labeled route to the FortiGate: ${LAB.fortigateAddress}/32 encap mpls ${label} ` +
+      `(popped in ${LAB.fortigateNetns})`,
+  );
+  return true;
 }
 
 async function netnsExists(name: string): Promise<boolean> {
@@ -265,6 +420,33 @@ export function checkExport(
   return failures;
 }
 
+/**
+ * Problems with an RT change: every prefix of every tenant of `after` must be at GoBGP under
+ * its RD with the new RT and without the old one (from `before`). Empty when all hold.
+ */
+export function rtChangeProblems(
+  snap: GobgpSnapshot,
+  change: { before: Allocation[]; after: Allocation[] },
+): string[] {
+  const problems: string[] = [];
+  const routes = snapshotRoutes(snap);
+  for (const a of change.after) {
+    const old = change.before.find((b) => b.tenant === a.tenant);
+    for (const prefix of a.prefixes) {
+      const r = routes.find((x) => x.prefix === prefix && x.rd === a.rd);
+      if (!r) {
+        problems.push(`${a.tenant}: ${a.rd}:${prefix} is not at GoBGP`);
+        continue;
+      }
+      if (!r.rts.includes(a.rt)) problems.push(`${r.key}: RT ${r.rts} lacks the new ${a.rt}`);
+      if (old && old.rt !== a.rt && r.rts.includes(old.rt)) {
+        problems.push(`${r.key}: still carries the old RT ${old.rt}`);
+      }
+    }
+  }
+  return problems;
+}
+
 /** True when GoBGP holds no VPN route for `prefix` with `rd`, nor the prefix in VRF `vrf`. */
 export function withdrawn(snap: GobgpSnapshot, rd: string, prefix: string, vrf: string): boolean {
   const atVpn = snapshotRoutes(snap).some((r) => r.prefix === prefix && r.rd === rd);
@@ -285,13 +467,31 @@ function tail(text: string, lines: number): string {
   return text.split("\n").slice(-lines).join("\n");
 }
 
+/** The arguments of `gobgp global rib add|del` for the WAN route with route target `rt`. */
+export function wanRouteArgs(op: "add" | "del", rt: string): string[] {
+  return [
+    ...["global", "rib", op, "-a", "vpnv4", LAB.wanPrefix],
+    ...["label", String(LAB.wanLabel), "rd", LAB.wanRd, "rt", rt],
+  ];
+}
+
+/** Where {@link readReturnPath} looks for the WAN prefix of VRF `vrf`. */
+export function returnPathTarget(
+  vrf: string,
+): { netns: string; vrf: string; prefix: string; router: string } {
+  return { netns: LAB.nodeNetns, vrf, prefix: LAB.wanPrefix, router: LAB.router };
+}
+
 /**
  * Runs the whole scenario and returns what it observed. Never throws: failures end up in
  * `result.ok`/`failedStep`/`error`; teardown always runs.
  */
 export async function runLabScenario(options: LabOptions = {}): Promise<LabResult> {
   const write = options.write ?? ((l: string) => console.log(l));
-  const rep = new Reporter(write, (options.withdraw ? 11 : 9) + (options.whileUp ? 1 : 0));
+  const rep = new Reporter(
+    write,
+    10 + (options.withdraw ? 3 : 0) + (options.rtChange ? 1 : 0) + (options.whileUp ? 1 : 0),
+  );
   const result: LabResult = { ok: false, failures: [], allocations: [], timingsMs: {} };
   const cleanups: Array<[string, () => Promise<unknown>]> = [];
   const t0 = performance.now();
@@ -331,46 +531,7 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
       `network namespaces ${LAB.nodeNetns} ⇄ ${LAB.fortigateNetns} ` +
         `(veth ${LAB.nodeAddress}/${LAB.linkPrefixLength} ⇄ ${LAB.fortigateAddress})`,
       async () => {
-        for (const ns of [LAB.nodeNetns, LAB.fortigateNetns]) {
-          if (await netnsExists(ns)) {
-            rep.info(`   stale namespace ${ns} from an earlier lab: deleting it`);
-            await ip(["netns", "del", ns]);
-          }
-          await ip(["netns", "add", ns]);
-          cleanups.push([`netns ${ns}`, () => ip(["netns", "del", ns])]);
-          await ip(["-n", ns, "link", "set", "lo", "up"]);
-        }
-        await ip([
-          ...["-n", LAB.nodeNetns, "link", "add", LAB.nodeIf, "type", "veth"],
-          ...["peer", "name", LAB.fortigateIf, "netns", LAB.fortigateNetns],
-        ]);
-        for (
-          const [ns, dev, addr] of [
-            [LAB.nodeNetns, LAB.nodeIf, LAB.nodeAddress],
-            [LAB.fortigateNetns, LAB.fortigateIf, LAB.fortigateAddress],
-          ]
-        ) {
-          await ip(["-n", ns, "addr", "add", `${addr}/${LAB.linkPrefixLength}`, "dev", dev]);
-          const addr6 = ns === LAB.nodeNetns ? LAB.nodeAddress6 : LAB.fortigateAddress6;
-          await ip([
-            ...["-n", ns, "-6", "addr", "add", `${addr6}/${LAB.linkPrefixLength6}`],
-            ...["dev", dev, "nodad"],
-          ]);
-          await ip(["-n", ns, "link", "set", dev, "up"]);
-        }
-        // MPLS data plane of the node (as on a real node): label space and MPLS input on the
-        // uplink. Without it the agent reports "control plane only" and FRR does not treat
-        // VPN routes received over the veth as labeled-valid (return path).
-        const mpls = [
-          "net.mpls.platform_labels=1048575",
-          `net.mpls.conf.${LAB.nodeIf}.input=1`,
-        ];
-        const r = await run("ip", ["netns", "exec", LAB.nodeNetns, "sysctl", "-w", ...mpls]);
-        rep.info(
-          r.code === 0
-            ? `   MPLS on in ${LAB.nodeNetns}: ${mpls.join(", ")}`
-            : `   MPLS sysctls not available (${r.stderr.trim()}): control plane only`,
-        );
+        await createLabNetwork(cleanups, (l) => rep.info(l));
         workDir = await Deno.makeTempDir({ prefix: "vpnv4-lab-" });
         cleanups.push([`work dir ${workDir}`, () => Deno.remove(workDir, { recursive: true })]);
       },
@@ -407,7 +568,10 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
       "agent config (ovn source, prefix_mode host, vrf_mode device, mpls auto) + validate",
       async () => {
         const path = `${workDir}/vpnv4-agent.yaml`;
-        await Deno.writeTextFile(path, agentConfig(workDir, nb!.unixRemote, options.frrCheckS));
+        await Deno.writeTextFile(
+          path,
+          labAgentConfig(workDir, nb!.unixRemote, { frrCheckS: options.frrCheckS }),
+        );
         rep.evidence(path, await Deno.readTextFile(path));
         const main = `${REPO_ROOT}/main.ts`;
         const json = await runOk(deno, ["run", "-A", main, "validate", "--config", path, "--json"]);
@@ -470,11 +634,12 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
         });
         const g = bgp;
         cleanups.push(["gobgpd", () => g.stop()]);
-        await g.cli(["vrf", "demo", "rib", "add", "-a", "ipv4", LAB.wanPrefix]);
+        await g.cli(wanRouteArgs("add", alloc(LAB.wanTenant).rt));
         rep.evidence(`gobgpd.toml (${g.configPath})`, await Deno.readTextFile(g.configPath));
         rep.evidence(
-          `WAN prefix originated into GoBGP VRF demo (RT ${alloc("demo").rt}): gobgp vrf demo rib`,
-          await g.cli(["vrf", "demo", "rib", "-a", "ipv4"]),
+          `WAN prefix originated by GoBGP (RD ${LAB.wanRd}, label ${LAB.wanLabel}, RT ` +
+            `${alloc(LAB.wanTenant).rt}): gobgp global rib -a vpnv4`,
+          await g.cli(["global", "rib", "-a", "vpnv4"]),
         );
       },
     );
@@ -486,7 +651,7 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
         frr = await startFrr({
           name: LAB.frrPathspace,
           netns: LAB.nodeNetns,
-          config: "frr defaults traditional\nhostname lab-node\n!\n",
+          config: LAB_FRR_CONFIG,
         });
         const f = frr;
         cleanups.push([`FRR ${LAB.frrPathspace}`, () => f.stop()]);
@@ -539,6 +704,52 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
       result.exported = snap;
     });
 
+    // 8. return path
+    const wanAlloc = alloc(LAB.wanTenant);
+    await rep.step(
+      `return path: ${LAB.wanPrefix} from GoBGP → VRF ${wanAlloc.vrf} table → OVN static route ` +
+        `on ${LAB.router}`,
+      async () => {
+        const t = performance.now();
+        let state: ReturnPathState | undefined;
+        let problems: string[] = [];
+        try {
+          await waitFor(async () => {
+            if (agent?.exited) throw new Error(`vpnv4-agent exited:\n${agent.output}`);
+            state = await readReturnPath(nb!, returnPathTarget(wanAlloc.vrf));
+            problems = returnPathProblems(state, {
+              tenant: LAB.wanTenant,
+              nexthop: LAB.importNexthop,
+            });
+            return problems.length === 0;
+          }, {
+            timeoutMs: 60_000,
+            intervalMs: 500,
+            describe: () => problems.join("\n"),
+          });
+        } catch (e) {
+          const why = `show bgp vrf ${wanAlloc.vrf} ipv4 unicast ${LAB.wanPrefix}`;
+          const frrSays = await frr!.vtysh(why).catch((x) => String(x));
+          throw new Error(
+            `${(e as Error).message}\n--- FRR: ${why}\n${frrSays}\n` +
+              `--- agent output tail\n${tail(agent?.output ?? "", 20)}`,
+          );
+        }
+        state!.ms = Math.round(performance.now() - t);
+        result.returnPath = state;
+        const k = state!.kernel!;
+        rep.info(
+          `   kernel: ${k.dst} proto ${k.protocol} via ${k.gateway} labels ${k.labels ?? "-"}` +
+            ` (VRF ${wanAlloc.vrf})`,
+        );
+        const row = state!.rows[0];
+        rep.info(
+          `   OVN NB: ${row.ipPrefix} → ${row.nexthop} on ${LAB.router}, external_ids ` +
+            Object.entries(row.externalIds).map(([a, b]) => `${a}=${b}`).join(" "),
+        );
+      },
+    );
+
     // 8. evidence
     await rep.step("evidence: agent, FRR, GoBGP, kernel, OVN", async () => {
       const st = await run(
@@ -562,6 +773,10 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
       rep.evidence("FRR: show bgp ipv4 vpn summary", await f.vtysh("show bgp ipv4 vpn summary"));
       rep.evidence("FRR: show bgp ipv4 vpn", await f.vtysh("show bgp ipv4 vpn"));
       rep.evidence("FRR: show bgp ipv6 vpn", await f.vtysh("show bgp ipv6 vpn"));
+      rep.evidence(
+        `FRR: show ip route ${LAB.fortigateAddress}/32 (labeled route to the FortiGate)`,
+        await f.vtysh(`show ip route ${LAB.fortigateAddress}/32`),
+      );
       rep.evidence(
         `FRR: show bgp vrf demo ipv4 unicast (return path: ${LAB.wanPrefix} imported by RT?)`,
         await f.vtysh("show bgp vrf demo ipv4 unicast"),
@@ -603,10 +818,7 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
       const lr = await run("ovn-nbctl", [`--db=${nb!.unixRemote}`, "lr-route-list", LAB.router]);
       rep.evidence(
         `OVN NB: ovn-nbctl lr-route-list ${LAB.router} (return path of ${LAB.wanPrefix})`,
-        lr.code === 0
-          ? (lr.stdout.trim() ||
-            "(no static routes: the return-path plane did not write any — not asserted)")
-          : lr.stderr,
+        lr.code === 0 ? (lr.stdout.trim() || "(no static routes)") : lr.stderr,
       );
     });
 
@@ -656,6 +868,27 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
           );
         },
       );
+      await rep.step(
+        `withdraw: GoBGP withdraws ${LAB.wanPrefix} → gone from VRF ${wanAlloc.vrf} and OVN NB`,
+        async () => {
+          await bgp!.cli(wanRouteArgs("del", wanAlloc.rt));
+          const t = performance.now();
+          let state: ReturnPathState | undefined;
+          await waitFor(async () => {
+            state = await readReturnPath(nb!, returnPathTarget(wanAlloc.vrf));
+            return !state.kernel && state.rows.length === 0;
+          }, {
+            timeoutMs: 60_000,
+            intervalMs: 500,
+            describe: () =>
+              `${LAB.wanPrefix} still there: ${JSON.stringify(state)}\n${tail(agent!.output, 20)}`,
+          });
+          state!.ms = Math.round(performance.now() - t);
+          result.timingsMs.wanWithdraw = state!.ms;
+          result.afterWanWithdraw = state;
+          rep.info(`   gone from the VRF table and OVN NB after ${state!.ms} ms`);
+        },
+      );
       await rep.step(`withdraw: delete tenant ${DELETED_TENANT} (ls-del) from NB`, async () => {
         const a = alloc(DELETED_TENANT);
         await nb!.nbctl(["ls-del", DELETED_TENANT]);
@@ -685,6 +918,71 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
           await ip(["-n", LAB.nodeNetns, "-br", "link", "show", "type", "vrf"]),
         );
       });
+    }
+    if (options.rtChange) {
+      await rep.step(
+        `RT change: allocation.rt_base ${LAB.changedRtBase} in the config, SIGHUP → new RTs at ` +
+          `GoBGP, old ones gone`,
+        async () => {
+          const names = vrfNames.filter((n) => !(options.withdraw && n === DELETED_TENANT));
+          await Deno.writeTextFile(
+            configPath,
+            labAgentConfig(workDir, nb!.unixRemote, {
+              frrCheckS: options.frrCheckS,
+              rtBase: LAB.changedRtBase,
+            }),
+          );
+          const main = `${REPO_ROOT}/main.ts`;
+          const json = await runOk(deno, [
+            ...["run", "-A", main, "validate", "--config", configPath, "--json"],
+          ]);
+          const after = (JSON.parse(json) as { tenants: Allocation[] }).tenants;
+          const rtOf = (list: Allocation[], n: string) => list.find((a) => a.tenant === n)?.rt;
+          for (const n of names) {
+            if (rtOf(after, n) === alloc(n).rt || !rtOf(after, n)) {
+              throw new Error(`validate shows RT ${rtOf(after, n)} for ${n}: not a new RT`);
+            }
+          }
+          rep.evidence(
+            "vpnv4-agent validate --json (rewritten configuration)",
+            allocationTable(after),
+          );
+          agent!.child.kill("SIGHUP");
+          const t = performance.now();
+          let snap: GobgpSnapshot | undefined;
+          let problems: string[] = [];
+          await waitFor(async () => {
+            if (agent?.exited) throw new Error(`vpnv4-agent exited:\n${agent.output}`);
+            snap = await snapshot(bgp!, vrfNames);
+            problems = rtChangeProblems(snap, {
+              before: result.allocations.filter((a) => names.includes(a.tenant)),
+              after: after.filter((a) => names.includes(a.tenant)),
+            });
+            return problems.length === 0;
+          }, {
+            timeoutMs: 60_000,
+            intervalMs: 500,
+            describe: () => `${problems.join("\n")}\n${tail(agent!.output, 20)}`,
+          });
+          result.timingsMs.rtChange = Math.round(performance.now() - t);
+          const demo = LAB.wanTenant;
+          result.rtChange = {
+            tenant: demo,
+            oldRt: alloc(demo).rt,
+            newRt: rtOf(after, demo)!,
+            allocations: after,
+            after: snap!,
+          };
+          rep.info(
+            `   ${names.map((n) => `${n}: ${alloc(n).rt} → ${rtOf(after, n)}`).join(", ")}` +
+              ` at GoBGP after ${result.timingsMs.rtChange} ms`,
+          );
+          rep.evidence(
+            "GoBGP: global rib -a vpnv4",
+            await bgp!.cli(["global", "rib", "-a", "vpnv4"]),
+          );
+        },
+      );
     }
     if (options.whileUp) {
       const hook = options.whileUp;

@@ -1,6 +1,13 @@
 /**
  * The FRR plane of the reconcile loop: one diff-based `vtysh -f` batch per reconcile. Removed
  * tenants disappear from the rendered state, so their agent-owned blocks are removed by the diff.
+ *
+ * - Full rounds (startup, periodic resync, after errors) read FRR's running-config and compare
+ *   everything (repairs drift).
+ * - Source changes compare only the tenants that changed with what FRR is known to hold (no
+ *   read): their cost does not grow with the number of unchanged tenants.
+ * - Other rounds (the periodic `frr_check_s` check, retries) first check bgpd's pid and
+ *   resync fully when FRR was restarted.
  */
 import { getLogger } from "../log/mod.ts";
 import { FrrApplier, type Vtysh } from "../frr/mod.ts";
@@ -26,12 +33,12 @@ export class FrrPlaneAdapter implements Plane {
     };
   }
 
-  async reconcile(desired: Desired, _request: ReconcileRequest): Promise<PlaneOutcome> {
+  async reconcile(desired: Desired, request: ReconcileRequest): Promise<PlaneOutcome> {
     try {
-      const r = await this.#applier.apply({
-        config: desired.config,
-        tenants: [...desired.tenants.values()],
-      });
+      const r = await this.#applier.apply(
+        { config: desired.config, tenants: [...desired.tenants.values()] },
+        { full: request.full, verify: (request.changed?.size ?? 0) === 0 },
+      );
       this.#reachable = true;
       this.#lastError = undefined;
       if (r.restartDetected) log.warn("FRR lost the agent configuration (restart?): re-applied");
@@ -43,6 +50,7 @@ export class FrrPlaneAdapter implements Plane {
           tenants_removed: r.removed.length,
           tenants_changed: r.changed.length,
           restarts_detected: r.restartDetected ? 1 : 0,
+          running_config_reads: r.source === "running-config" ? 1 : 0,
         },
       };
     } catch (e) {
@@ -58,7 +66,7 @@ export class FrrPlaneAdapter implements Plane {
     await this.#applier.apply({
       config: { ...desired.config, bgp: { ...desired.config.bgp, peers: [] } },
       tenants: [],
-    });
+    }, { full: true });
   }
 
   close(): Promise<void> {

@@ -3,7 +3,7 @@
  * driven (debounced source changes) plus a periodic full resync that repairs drift.
  *
  * - One round at a time; a trigger during a round runs another round afterwards.
- * - Planes run in order (kernel, FRR, import). A plane that throws is retried with exponential
+ * - Planes run in the order given (the agent: FRR, kernel, import). A plane that throws is retried with exponential
  *   backoff and never blocks the others; a tenant that fails in a plane is retried likewise.
  */
 import type { Config } from "../config/mod.ts";
@@ -47,6 +47,18 @@ interface Trigger {
   planes?: Set<PlaneName>;
 }
 
+/** Work waiting for the reconcile loop (for metrics). */
+export interface ReconcileBacklog {
+  /** Tenants whose change waits for a round (debounced, or queued behind a running round). */
+  readonly pendingTenants: number;
+  /** Age of the oldest change or request not yet taken up by a round, in ms (0: none). */
+  readonly oldestPendingMs: number;
+  /** A round is queued. */
+  readonly pendingRound: boolean;
+  /** A round is running. */
+  readonly running: boolean;
+}
+
 /** The reconcile loop. */
 export class Reconciler {
   #config: Config;
@@ -63,6 +75,10 @@ export class Reconciler {
   #allocationError?: string;
   #allocationFailed = false;
   #pending?: Trigger;
+  #pendingSince?: number;
+  /** Changed tenants collected while the debounce runs (every update's, not the last's). */
+  readonly #debounced = new Set<string>();
+  #debouncedSince?: number;
   #running?: Promise<void>;
   #debounce?: ReturnType<typeof setTimeout>;
   #retryTimer?: ReturnType<typeof setTimeout>;
@@ -118,11 +134,32 @@ export class Reconciler {
       return;
     }
     if (names.size === 0) return;
+    for (const name of names) this.#debounced.add(name);
+    this.#debouncedSince ??= Date.now();
     clearTimeout(this.#debounce);
-    this.#debounce = setTimeout(
-      () => this.trigger({ full: false, changed: names }),
-      this.#config.reconcile.debounce_ms,
-    );
+    this.#debounce = setTimeout(() => {
+      const changed = [...this.#debounced];
+      const since = this.#debouncedSince;
+      this.#debounced.clear();
+      this.#debouncedSince = undefined;
+      if (since !== undefined) this.#pendingSince = Math.min(this.#pendingSince ?? since, since);
+      void this.trigger({ full: false, changed });
+    }, this.#config.reconcile.debounce_ms);
+  }
+
+  /** What waits for the loop: the reconcile backlog. */
+  get backlog(): ReconcileBacklog {
+    let pendingTenants = this.#debounced.size;
+    for (const name of this.#pending?.changed ?? []) {
+      if (!this.#debounced.has(name)) pendingTenants++;
+    }
+    const since = Math.min(this.#pendingSince ?? Infinity, this.#debouncedSince ?? Infinity);
+    return {
+      pendingTenants,
+      oldestPendingMs: Number.isFinite(since) ? Math.max(0, Date.now() - since) : 0,
+      pendingRound: this.#pending !== undefined,
+      running: this.#running !== undefined,
+    };
   }
 
   /** Asks for a round (merged with any pending one). Resolves when that round has run. */
@@ -139,6 +176,7 @@ export class Reconciler {
       }
     } else p.planes = undefined;
     this.#pending = p;
+    this.#pendingSince ??= Date.now();
     return this.#kick();
   }
 
@@ -149,6 +187,7 @@ export class Reconciler {
           while (this.#pending && !this.#stopped) {
             const t = this.#pending;
             this.#pending = undefined;
+            this.#pendingSince = undefined;
             await this.#round(t);
           }
         } finally {

@@ -4,8 +4,8 @@
  * - {@link renderFrrConfig}: desired state → blocks and text (pure, validates every value).
  * - {@link parseRunningConfig}: `show running-config` → blocks (never throws).
  * - {@link diffFrrConfig}: desired vs. running → the commands for the agent-owned part.
- * - {@link applyFrrConfig} / {@link FrrApplier}: read running-config once, send the diff in one
- *   `vtysh -f` batch.
+ * - {@link applyFrrConfig} / {@link FrrApplier}: compare with running-config (or, in the
+ *   applier, with what FRR is known to hold), send the diff in one `vtysh -d bgpd -f` batch.
  * - {@link Vtysh}: the vtysh runner (timeout, batch apply, dryrun).
  * @module
  */
@@ -42,9 +42,13 @@ export {
   VtyshTimeoutError,
 } from "./vtysh.ts";
 export {
+  AGENT_DAEMON,
+  type ApplierApplyOptions,
   applyFrrConfig,
   type ApplyOptions,
   type ApplyResult,
   type ApplySummary,
+  bgpdPid,
   FrrApplier,
 } from "./apply.ts";
+export { RunningCache } from "./running_cache.ts";

@@ -3,6 +3,11 @@
  * (rtm_protocol in `import.protocols`) become `Logical_Router_Static_Route` rows on the
  * configured OVN logical router, owned by the agent. A netlink route monitor asks for a
  * re-reconcile (debounced) whenever such a route changes.
+ *
+ * Incremental: the plane keeps the last dump of each tenant's table and, outside full rounds,
+ * dumps again only the tables the route monitor reported a change in (plus new tenants and
+ * tenants whose table changed). A monitor overflow or failure makes the next round dump every
+ * table, as do full rounds. With 1,000 tenants this saves 2,000 netlink dumps per change.
  * @module
  */
 import type { Config } from "../config/mod.ts";
@@ -80,6 +85,10 @@ export class ImportPlane implements Plane {
   #overflows = 0;
   #lastOverflow?: string;
   #resyncPending = false;
+  /** Last dump per tenant: its table and the destinations read there. */
+  #dumps = new Map<string, { table: number; routes: IpPrefix[] }>();
+  /** Tables the monitor reported a change in since they were last dumped. */
+  #dirty = new Set<number>();
   #timer?: ReturnType<typeof setTimeout>;
   #closed = false;
 
@@ -153,6 +162,7 @@ export class ImportPlane implements Plane {
             ev.kind === "route" && this.#tables.has(ev.route.table) &&
             this.#protocols.includes(ev.route.protocol)
           ) {
+            this.#dirty.add(ev.route.table);
             this.#changed();
           }
         }
@@ -207,8 +217,12 @@ export class ImportPlane implements Plane {
     return parseState(res[0].rows ?? [], res[1].rows ?? []);
   }
 
-  async reconcile(desired: Desired, _request: ReconcileRequest): Promise<PlaneOutcome> {
+  /** Number of table dumps the last reconcile made (the rest came from the cache). */
+  lastDumps = 0;
+
+  async reconcile(desired: Desired, request: ReconcileRequest): Promise<PlaneOutcome> {
     const cfg = desired.config.import;
+    const protocolsChanged = cfg.protocols.join(",") !== this.#protocols.join(",");
     this.#protocols = cfg.protocols;
     await this.#connect();
     const resync = this.#resyncPending;
@@ -217,29 +231,44 @@ export class ImportPlane implements Plane {
     const imports: TenantImport[] = [];
     const failed = new Set<string>();
     const tables = new Set<number>();
-    for (const [name, { tenant, allocation }] of desired.tenants) {
-      tables.add(allocation.table);
-      try {
-        const routes = await this.#kernel.dumpRoutes(allocation.table, {
-          protocols: cfg.protocols,
-        });
-        const dsts: IpPrefix[] = [];
-        for (const r of routes) {
-          if (!r.dst || (r.type !== "unicast" && r.type !== "blackhole")) continue;
-          dsts.push(r.dst);
-        }
-        imports.push({
-          tenant: name,
-          vrf: allocation.vrf,
-          exported: tenant.prefixes,
-          routes: dsts,
-        });
-      } catch (e) {
-        failed.add(name);
-        errors.set(name, `reading imported routes of table ${allocation.table}: ${describe(e)}`);
-      }
-    }
+    for (const { allocation } of desired.tenants.values()) tables.add(allocation.table);
+    // Watched from now on: a change during the dumps below marks a table dirty again.
     this.#tables = tables;
+    const dumpAll = request.full || resync || protocolsChanged ||
+      this.#monitorError !== undefined;
+    for (const name of this.#dumps.keys()) {
+      if (!desired.tenants.has(name)) this.#dumps.delete(name);
+    }
+    let dumps = 0;
+    for (const [name, { tenant, allocation }] of desired.tenants) {
+      const table = allocation.table;
+      const cached = this.#dumps.get(name);
+      let dsts: IpPrefix[];
+      if (!dumpAll && cached?.table === table && !this.#dirty.has(table)) {
+        dsts = cached.routes;
+      } else {
+        this.#dirty.delete(table);
+        this.#dumps.delete(name);
+        try {
+          dumps++;
+          const routes = await this.#kernel.dumpRoutes(table, { protocols: cfg.protocols });
+          dsts = [];
+          for (const r of routes) {
+            if (!r.dst || (r.type !== "unicast" && r.type !== "blackhole")) continue;
+            dsts.push(r.dst);
+          }
+          this.#dumps.set(name, { table, routes: dsts });
+        } catch (e) {
+          this.#dirty.add(table);
+          failed.add(name);
+          errors.set(name, `reading imported routes of table ${table}: ${describe(e)}`);
+          continue;
+        }
+      }
+      imports.push({ tenant: name, vrf: allocation.vrf, exported: tenant.prefixes, routes: dsts });
+    }
+    for (const t of this.#dirty) if (!tables.has(t)) this.#dirty.delete(t);
+    this.lastDumps = dumps;
     const want = desiredRows(imports, {
       nexthopV4: cfg.nexthop_v4,
       nexthopV6: cfg.nexthop_v6,

@@ -25,13 +25,23 @@ export interface PrefixPolicy {
   readonly maxPrefixesPerTenant: number;
 }
 
-/** Compiles the `tenants.policy` config section. */
+const compiled = new WeakMap<PolicyConfig, PrefixPolicy>();
+
+/**
+ * Compiles the `tenants.policy` config section. The same section object gives the same
+ * policy object, which keeps {@link buildTenantSet}'s per-tenant cache valid across updates.
+ */
 export function compilePolicy(config: PolicyConfig): PrefixPolicy {
-  return {
-    allowed: config.allowed.map((p) => parsePrefix(p)),
-    deny: config.deny.map((p) => parsePrefix(p)),
-    maxPrefixesPerTenant: config.max_prefixes_per_tenant,
-  };
+  let policy = compiled.get(config);
+  if (!policy) {
+    policy = {
+      allowed: config.allowed.map((p) => parsePrefix(p)),
+      deny: config.deny.map((p) => parsePrefix(p)),
+      maxPrefixesPerTenant: config.max_prefixes_per_tenant,
+    };
+    compiled.set(config, policy);
+  }
+  return policy;
 }
 
 /** Why a prefix may not be exported, or undefined when it may. */
@@ -51,6 +61,127 @@ export function tenantNameViolation(name: string): string | undefined {
   return "tenant name must be 1-63 characters of A-Z a-z 0-9 . _ - starting with a letter or digit";
 }
 
+/** One raw tenant's prefixes, parsed and checked against a policy. */
+interface ParsedRaw {
+  /** The `prefixes` array this was computed from (a raw tenant may be changed in place). */
+  readonly source: readonly string[];
+  readonly length: number;
+  /** Accepted prefixes by canonical text. */
+  readonly prefixes: ReadonlyMap<string, IpPrefix>;
+  readonly rejected: readonly Rejection[];
+  /** The tenant built from this raw tenant alone, reused while nothing else changes it. */
+  tenant?: Tenant;
+}
+
+/**
+ * Parsed prefixes per policy and raw tenant object. Sources hand over the same object for a
+ * tenant that did not change (the OVN index keeps its views), so an update re-parses only the
+ * tenants that changed; entries go away with their raw tenants.
+ */
+const parsedRaws = new WeakMap<PrefixPolicy, WeakMap<RawTenant, ParsedRaw>>();
+
+function parseRaw(raw: RawTenant, policy: PrefixPolicy): ParsedRaw {
+  let cache = parsedRaws.get(policy);
+  if (!cache) parsedRaws.set(policy, cache = new WeakMap());
+  const hit = cache.get(raw);
+  const list = Array.isArray(raw.prefixes) ? raw.prefixes : [];
+  if (hit && hit.source === list && hit.length === list.length) return hit;
+  const prefixes = new Map<string, IpPrefix>();
+  const rejected: Rejection[] = [];
+  for (const text of list) {
+    let prefix: IpPrefix;
+    try {
+      prefix = parsePrefix(text, { allowBareAddress: true });
+    } catch (e) {
+      rejected.push({
+        tenant: raw.name,
+        prefix: text,
+        reason: (e as Error).message,
+        origin: raw.origin,
+      });
+      continue;
+    }
+    const violation = prefixViolation(prefix, policy);
+    if (violation) {
+      rejected.push({ tenant: raw.name, prefix: text, reason: violation, origin: raw.origin });
+      continue;
+    }
+    prefixes.set(formatPrefix(prefix), prefix);
+  }
+  const parsed: ParsedRaw = { source: list, length: list.length, prefixes, rejected };
+  cache.set(raw, parsed);
+  return parsed;
+}
+
+/**
+ * Which tenants claim each prefix, kept up to date between calls of {@link buildTenantSet}
+ * from the parsed raw tenants that came and went: an update costs a pass over the raw tenants
+ * plus the prefixes of the changed ones, not a pass over every prefix.
+ */
+class OwnerIndex {
+  /** Indexed raw tenants and the tenant name they were indexed under. */
+  #indexed = new Map<ParsedRaw, string>();
+  /** Prefix key → tenant name → number of raw tenants of that name claiming it. */
+  readonly #owners = new Map<string, Map<string, number>>();
+  /** Keys claimed by two or more tenants. */
+  readonly #conflicts = new Set<string>();
+
+  /**
+   * Re-indexes for the current raw tenants (by name) and returns, per tenant, the prefix keys
+   * it must drop because other tenants claim them too; pushes one rejection per such claim.
+   */
+  update(
+    merged: ReadonlyMap<string, { parsed: ParsedRaw[] }>,
+    rejected: Rejection[],
+  ): Map<string, Set<string>> {
+    const current = new Map<ParsedRaw, string>();
+    for (const [name, entry] of merged) for (const p of entry.parsed) current.set(p, name);
+    for (const [p, name] of this.#indexed) {
+      if (current.get(p) !== name) this.#claim(p, name, -1);
+    }
+    for (const [p, name] of current) {
+      if (this.#indexed.get(p) !== name) this.#claim(p, name, 1);
+    }
+    this.#indexed = current;
+    const dropped = new Map<string, Set<string>>();
+    for (const key of this.#conflicts) {
+      const names = [...this.#owners.get(key)!.keys()].sort();
+      for (const name of names) {
+        let set = dropped.get(name);
+        if (!set) dropped.set(name, set = new Set());
+        set.add(key);
+        rejected.push({
+          tenant: name,
+          prefix: key,
+          reason: `claimed by several tenants (${names.join(", ")}); exported by none`,
+        });
+      }
+    }
+    return dropped;
+  }
+
+  #claim(parsed: ParsedRaw, name: string, delta: 1 | -1): void {
+    for (const key of parsed.prefixes.keys()) {
+      let names = this.#owners.get(key);
+      if (!names) this.#owners.set(key, names = new Map());
+      const n = (names.get(name) ?? 0) + delta;
+      if (n > 0) names.set(name, n);
+      else names.delete(name);
+      if (names.size === 0) this.#owners.delete(key);
+      if (names.size > 1) this.#conflicts.add(key);
+      else this.#conflicts.delete(key);
+    }
+  }
+}
+
+const ownerIndexes = new WeakMap<PrefixPolicy, OwnerIndex>();
+
+function ownerIndex(policy: PrefixPolicy): OwnerIndex {
+  let index = ownerIndexes.get(policy);
+  if (!index) ownerIndexes.set(policy, index = new OwnerIndex());
+  return index;
+}
+
 /**
  * Validates and merges raw tenants from all sources into a {@link TenantSet}.
  *
@@ -59,77 +190,60 @@ export function tenantNameViolation(name: string): string | undefined {
  *   rejected whole.
  * - A prefix claimed by two or more tenants is removed from all of them (it can't be told
  *   whose it is, and exporting it into the wrong VRF would leak traffic between tenants).
+ *
+ * Prefixes are parsed once per raw tenant object (see {@link compilePolicy}); a tenant whose
+ * raw tenant did not change keeps its {@link Tenant} object, which the planes' caches use.
  */
 export function buildTenantSet(raws: Iterable<RawTenant>, policy: PrefixPolicy): TenantSet {
   const rejected: Rejection[] = [];
-  const merged = new Map<string, { prefixes: Map<string, IpPrefix>; raw: RawTenant }>();
+  const merged = new Map<string, { parsed: ParsedRaw[]; raw: RawTenant }>();
   for (const raw of raws) {
     const nameProblem = tenantNameViolation(raw.name);
     if (nameProblem) {
       rejected.push({ tenant: raw.name, reason: nameProblem, origin: raw.origin });
       continue;
     }
-    let entry = merged.get(raw.name);
-    if (!entry) {
-      entry = { prefixes: new Map(), raw };
-      merged.set(raw.name, entry);
-    }
-    for (const text of raw.prefixes) {
-      let prefix: IpPrefix;
-      try {
-        prefix = parsePrefix(text, { allowBareAddress: true });
-      } catch (e) {
-        rejected.push({
-          tenant: raw.name,
-          prefix: text,
-          reason: (e as Error).message,
-          origin: raw.origin,
-        });
-        continue;
-      }
-      const violation = prefixViolation(prefix, policy);
-      if (violation) {
-        rejected.push({ tenant: raw.name, prefix: text, reason: violation, origin: raw.origin });
-        continue;
-      }
-      entry.prefixes.set(formatPrefix(prefix), prefix);
-    }
+    const parsed = parseRaw(raw, policy);
+    rejected.push(...parsed.rejected);
+    const entry = merged.get(raw.name);
+    if (entry) entry.parsed.push(parsed);
+    else merged.set(raw.name, { parsed: [parsed], raw });
   }
-  const owners = new Map<string, string[]>();
-  for (const [name, entry] of merged) {
-    for (const key of entry.prefixes.keys()) {
-      const list = owners.get(key);
-      if (list) list.push(name);
-      else owners.set(key, [name]);
-    }
-  }
-  for (const [key, names] of owners) {
-    if (names.length < 2) continue;
-    for (const name of names) {
-      merged.get(name)!.prefixes.delete(key);
-      rejected.push({
-        tenant: name,
-        prefix: key,
-        reason: `claimed by several tenants (${names.join(", ")}); exported by none`,
-      });
-    }
-  }
+  const dropped = ownerIndex(policy).update(merged, rejected);
   const tenants = new Map<string, Tenant>();
   for (const [name, entry] of [...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (entry.prefixes.size > policy.maxPrefixesPerTenant) {
+    const drop = dropped.get(name);
+    const single = entry.parsed.length === 1 && !drop ? entry.parsed[0] : undefined;
+    let prefixes: Map<string, IpPrefix>;
+    if (single) prefixes = single.prefixes as Map<string, IpPrefix>;
+    else {
+      prefixes = new Map();
+      for (const parsed of entry.parsed) {
+        for (const [key, p] of parsed.prefixes) if (!drop?.has(key)) prefixes.set(key, p);
+      }
+    }
+    if (prefixes.size > policy.maxPrefixesPerTenant) {
       rejected.push({
         tenant: name,
-        reason: `${entry.prefixes.size} prefixes exceed tenants.policy.max_prefixes_per_tenant`,
+        reason: `${prefixes.size} prefixes exceed tenants.policy.max_prefixes_per_tenant`,
         origin: entry.raw.origin,
       });
       continue;
     }
-    tenants.set(name, {
+    const rt = entry.raw.rt, rd = entry.raw.rd;
+    const cached = single?.tenant;
+    if (cached && cached.rt === rt && cached.rd === rd) {
+      tenants.set(name, cached);
+      continue;
+    }
+    const tenant: Tenant = {
       name,
-      prefixes: [...entry.prefixes.values()].sort(comparePrefixes),
-      ...(entry.raw.rt ? { rt: entry.raw.rt } : {}),
-      ...(entry.raw.rd ? { rd: entry.raw.rd } : {}),
-    });
+      prefixes: [...prefixes.values()].sort(comparePrefixes),
+      ...(rt ? { rt } : {}),
+      ...(rd ? { rd } : {}),
+    };
+    if (single) single.tenant = tenant;
+    tenants.set(name, tenant);
   }
   return { tenants, rejected };
 }

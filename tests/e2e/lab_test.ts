@@ -5,6 +5,11 @@
  * lab prints in its `LAB_RESULT {json}` line:
  * - demo's VPNv4 and VPNv6 routes carry demo's RD and RT, one MPLS label and the node's
  *   nexthop, and are imported into GoBGP VRF demo and not demo-b (and vice versa);
+ * - the return path: the WAN prefix GoBGP originates with demo's RT (and a real label) is
+ *   imported by FRR into VRF demo's kernel table (protocol bgp, MPLS label stack ending in the
+ *   VPN label) and written by the agent as one Logical_Router_Static_Route row on the logical
+ *   router with the agent's external_ids; GoBGP withdrawing it removes the kernel route and
+ *   the row;
  * - deleting a pod in NB withdraws its /32 (the other pod stays);
  * - deleting tenant demo-b in NB withdraws all of its routes (demo stays).
  */
@@ -12,6 +17,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import type { GobgpPath } from "../support/gobgp.ts";
 import { guestAvailable, hostHasVrf, runInGuest } from "../../deploy/lab/guest/mod.ts";
 import type { LabResult } from "../../deploy/lab/scenario.ts";
+import type { ReturnPathState } from "../../deploy/lab/return_path.ts";
 
 type Rib = Record<string, GobgpPath[]>;
 
@@ -24,6 +30,33 @@ const DEMO_V4 = ["10.244.0.5/32", "10.244.0.6/32"];
 const DEMO_V6 = ["fd00:10:244::5/128"];
 const DEMO_B_V4 = ["10.245.0.5/32", "10.245.0.6/32"];
 const DELETED_POD = "10.244.0.6/32";
+const WAN = "203.0.113.0/24";
+const WAN_LABEL = 100;
+const IMPORT_NEXTHOP = "100.64.0.1";
+
+function assertReturnPath(state: ReturnPathState | undefined): void {
+  assert(state, "the lab reported no return path");
+  assertEquals({ vrf: state.vrf, prefix: state.prefix }, { vrf: "demo", prefix: WAN });
+  const k = state.kernel;
+  assert(k, `${WAN} is not in VRF demo's kernel table`);
+  assertEquals(k.protocol, "bgp", `kernel route ${JSON.stringify(k)}`);
+  assertEquals(k.gateway, "172.30.0.2", `kernel route ${JSON.stringify(k)}`);
+  const labels = (k.labels ?? "").split("/").map(Number);
+  assertEquals(labels.at(-1), WAN_LABEL, `kernel route labels ${k.labels}: no VPN label`);
+  assertEquals(state.rows.length, 1, `NB rows for ${WAN}: ${JSON.stringify(state.rows)}`);
+  const row = state.rows[0];
+  assertEquals(row.ipPrefix, WAN);
+  assertEquals(row.nexthop, IMPORT_NEXTHOP);
+  assert(row.onRouter, `row ${row.uuid} is not referenced by ovn_cluster_router`);
+  assertEquals(
+    {
+      owner: row.externalIds["vpnv4-agent:owner"],
+      tenant: row.externalIds["vpnv4-agent:tenant"],
+      vrf: row.externalIds["vpnv4-agent:vrf"],
+    },
+    { owner: "vpnv4-agent", tenant: "demo", vrf: "demo" },
+  );
+}
 
 /** The path for `prefix` under `rd` in a VPN RIB (keys are `RD:PREFIX`). */
 function vpnPath(rib: Rib, rd: string, prefix: string): GobgpPath | undefined {
@@ -60,7 +93,8 @@ function assertExported(rib: Rib, rd: string, rt: string, prefix: string): void 
 }
 
 Deno.test({
-  name: "lab: OVN NB tenants reach GoBGP as VPNv4/VPNv6 (RD, RT, label, nexthop) and withdraw",
+  name: "lab: OVN NB tenants reach GoBGP as VPNv4/VPNv6 (RD, RT, label, nexthop), the WAN route " +
+    "comes back into the VRF and OVN NB, and withdrawals propagate",
   ignore,
   async fn() {
     const script = `${Deno.execPath()} run -A deploy/lab/lab.ts --inside --withdraw --json`;
@@ -112,14 +146,21 @@ Deno.test({
       assert(!inVrf(ex.vrfs.demo.ipv4, p), `${p} leaked into GoBGP VRF demo`);
     }
 
-    // 2. A pod deleted in NB: its /32 is withdrawn, the other pod's stays.
+    // 2. Return path: WAN prefix from GoBGP → VRF demo's table → OVN NB; withdrawn → removed.
+    assertReturnPath(result.returnPath);
+    const wanGone = result.afterWanWithdraw;
+    assert(wanGone, "the lab did not withdraw the WAN prefix");
+    assertEquals(wanGone.kernel, undefined, `${WAN} still in VRF demo after the withdrawal`);
+    assertEquals(wanGone.rows, [], `${WAN} rows still in NB after the withdrawal`);
+
+    // 3. A pod deleted in NB: its /32 is withdrawn, the other pod's stays.
     const pod = result.afterPodDelete!;
     assert(!vpnPath(pod.vpnv4, demo.rd, DELETED_POD), `${DELETED_POD} still at GoBGP`);
     assert(!inVrf(pod.vrfs.demo.ipv4, DELETED_POD), `${DELETED_POD} still in GoBGP VRF demo`);
     assertExported(pod.vpnv4, demo.rd, demo.rt, "10.244.0.5/32");
     assertExported(pod.vpnv6, demo.rd, demo.rt, "fd00:10:244::5/128");
 
-    // 3. Tenant demo-b deleted in NB: all of its routes are withdrawn, demo's stay.
+    // 4. Tenant demo-b deleted in NB: all of its routes are withdrawn, demo's stay.
     const gone = result.afterTenantDelete!;
     for (const p of DEMO_B_V4) {
       assert(!vpnPath(gone.vpnv4, demoB.rd, p), `${p} still at GoBGP after deleting demo-b`);

@@ -263,6 +263,65 @@ Deno.test({
     }),
 });
 
+Deno.test({
+  name: "import plane: incremental rounds dump only the tables the monitor saw change",
+  ignore,
+  fn: () =>
+    withNetns(async (ns) => {
+      await using nb = await startOvnDb();
+      await setup(nb);
+      const cfg = config(nb.unixRemote);
+      let calls = 0;
+      const plane = await createImportPlane(cfg, {
+        netns: ns,
+        debounceMs: 10,
+        onChange: () => calls++,
+      }) as ImportPlane;
+      const three = desired(cfg, [["a", 1501, []], ["b", 1502, []], ["c", 1503, []]]);
+      try {
+        await plane.reconcile(three, { full: false }); // first round: every table
+        assertEquals(plane.lastDumps, 3);
+        await plane.reconcile(three, { full: false }); // nothing changed: the cache serves
+        assertEquals(plane.lastDumps, 0);
+        await ip(
+          ns,
+          "route",
+          "add",
+          "blackhole",
+          "198.51.100.0/24",
+          "table",
+          "1502",
+          "proto",
+          "bgp",
+        );
+        await waitFor(() => calls > 0, { timeoutMs: 10_000, describe: () => "no onChange" });
+        const out = await plane.reconcile(three, { full: false });
+        assertEquals([plane.lastDumps, out.counts?.static_routes_added], [1, 1]);
+        assertEquals(plane.importedRoutes("b"), 1);
+        // A new tenant is dumped; a full round dumps everything; the cached rows stay.
+        const four = desired(cfg, [
+          ["a", 1501, []],
+          ["b", 1502, []],
+          ["c", 1503, []],
+          ["d", 1504, []],
+        ]);
+        const more = await plane.reconcile(four, { full: false });
+        assertEquals([plane.lastDumps, more.counts?.static_routes_kept], [1, 1]);
+        await plane.reconcile(four, { full: true });
+        assertEquals(plane.lastDumps, 4);
+        // Withdrawn in the kernel: the monitor marks table 1502, the row goes.
+        calls = 0;
+        await ip(ns, "route", "del", "blackhole", "198.51.100.0/24", "table", "1502");
+        await waitFor(() => calls > 0, { timeoutMs: 10_000, describe: () => "no onChange" });
+        const gone = await plane.reconcile(four, { full: false });
+        assertEquals([plane.lastDumps, gone.counts?.static_routes_removed], [1, 1]);
+        assertEquals(await rows(nb), [FOREIGN]);
+      } finally {
+        await plane.close();
+      }
+    }),
+});
+
 Deno.test("import plane: disabled import gives no plane", async () => {
   const cfg = parseWithSchema(
     `bgp:

@@ -92,7 +92,9 @@ export async function readReliabilityRecords(
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   const rank = (k: ReliabilityRecord["kind"]) => k === "fault" ? 0 : 1;
-  return out.sort((a, b) => rank(a.kind) - rank(b.kind) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return out.sort((a, b) =>
+    rank(a.kind) - rank(b.kind) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
 }
 
 /** Renders the records as the README's Markdown table (pipes in text are escaped). */

@@ -81,7 +81,14 @@ export interface CaseResult {
   /** Guest wall time of the case, seconds (reported, never asserted). */
   seconds: number;
   /** GoBGP RIB events for the node's routes during the window (fault until settled). */
-  gobgp: { updates: number; withdrawals: number; withdrawnKeys: string[]; monitorAlive: boolean };
+  gobgp: {
+    updates: number;
+    withdrawals: number;
+    withdrawnKeys: string[];
+    /** Per key, its events in order (`W` withdrawal, `U` update). */
+    sequence: Record<string, string>;
+    monitorAlive: boolean;
+  };
   probe: {
     samples: number;
     /** Samples in which the agent did not answer HTTP. */
@@ -154,6 +161,21 @@ function stateLines(snap: GobgpSnapshot, vrfs: string[]): string[] {
   return lines.sort();
 }
 
+/**
+ * Retries `fn` (3 attempts, 1 s apart): the `gobgp` CLI gives up with "context deadline
+ * exceeded" when the guest is too busy to connect to gobgpd in time.
+ */
+async function retry<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1;; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 function diffLines(want: string[], have: string[]): string[] {
   return [
     ...want.filter((l) => !have.includes(l)).map((l) => `missing: ${l}`),
@@ -224,7 +246,7 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
     const kernelBefore = await kernelRoute();
 
     // Baseline: GoBGP holds exactly the node's routes (plus GoBGP's own VRF route).
-    let snap = await snapshot(bgp, vrfs);
+    let snap = await retry(() => snapshot(bgp, vrfs));
     const exportFailures = checkExport(snap, allocations, vrfs);
     if (exportFailures.length) throw new Error(`baseline: ${exportFailures.join("; ")}`);
     const nodeHeld = snapshotRoutes(snap).filter((r) => r.rd.startsWith(`${LAB.nodeAsn}:`));
@@ -253,8 +275,16 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
     result.setup.probeLive = true;
     log("GoBGP RIB monitor and agent probe are live");
 
+    /**
+     * What differs from the baseline at GoBGP. A failed query (the CLI's gRPC deadline passes
+     * when the guest is busy) is retried and, if it persists, reported as a failure.
+     */
     const exactFailures = async (): Promise<string[]> => {
-      snap = await snapshot(bgp, vrfs);
+      try {
+        snap = await retry(() => snapshot(bgp, vrfs));
+      } catch (e) {
+        return [`GoBGP query failed: ${(e as Error).message}`];
+      }
       return [
         ...checkExport(snap, allocations, vrfs),
         ...diffLines(baseline, stateLines(snap, vrfs)),
@@ -270,7 +300,7 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
         return failures.length === 0 && probe!.latest?.ready === true && peerUp(probe!.latest);
       }, {
         timeoutMs: RECOVER_MS,
-        intervalMs: 1000,
+        intervalMs: 2000,
         describe: () =>
           `not recovered: GoBGP ${failures.join("; ") || "ok"}; agent ${
             JSON.stringify(probe!.latest)
@@ -296,7 +326,7 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
         id,
         ok: false,
         seconds: 0,
-        gobgp: { updates: 0, withdrawals: 0, withdrawnKeys: [], monitorAlive: false },
+        gobgp: { updates: 0, withdrawals: 0, withdrawnKeys: [], sequence: {}, monitorAlive: false },
         probe: {
           samples: 0,
           unreachable: 0,
@@ -346,7 +376,7 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
       c.seconds = Math.round((performance.now() - t) / 100) / 10;
       c.gobgp = {
         ...summarizeEvents(monitor!.since(mMark, nodeKeys)),
-        monitorAlive: await monitor!.alive(),
+        monitorAlive: monitor!.alive(),
       };
       c.probe = {
         samples: window.length,
@@ -373,20 +403,28 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
       logLines.push(...cursor.lines().filter((l) => !logLines.includes(l)));
       c.log = capLines(logLines.filter(interesting));
       c.extra.logLines = logLines.length;
-      c.final = {
-        gobgp: await exactFailures(),
-        nbDiff: digestDiff(nbBaseline, await nbDigest(nb)),
-        frrOperatorDiff: diffLines(
-          frrOperator,
-          await frrOperatorView(frr, OPERATOR_MARKERS).catch(
-            (e) => [`vtysh failed: ${(e as Error).message}`],
-          ),
-        ),
-        operatorRowKept:
-          JSON.stringify((await nbRows(nb, "Logical_Router_Static_Route"))[operatorUuid]) ===
-            operatorRow,
-        operatorKernelRouteKept: (await kernelRoute()) === kernelBefore && kernelBefore !== "",
-      };
+      try {
+        const [gobgpFinal, nbNow, frrNow, routesNow, kernelNow] = await Promise.all([
+          exactFailures(),
+          nbDigest(nb),
+          frrOperatorView(frr, OPERATOR_MARKERS).catch((e) => [
+            `vtysh failed: ${(e as Error).message}`,
+          ]),
+          nbRows(nb, "Logical_Router_Static_Route"),
+          kernelRoute(),
+        ]);
+        c.final = {
+          gobgp: gobgpFinal,
+          nbDiff: digestDiff(nbBaseline, nbNow),
+          frrOperatorDiff: diffLines(frrOperator, frrNow),
+          operatorRowKept: JSON.stringify(routesNow[operatorUuid]) === operatorRow,
+          operatorKernelRouteKept: kernelNow === kernelBefore && kernelBefore !== "",
+        };
+      } catch (e) {
+        c.ok = false;
+        c.error = `${c.error ? `${c.error}; ` : ""}final checks failed: ${(e as Error).message}`;
+        broken ??= id;
+      }
       log(
         `   ${
           c.ok ? "ok" : "FAILED"
@@ -396,7 +434,10 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
       );
     };
 
-    const gobgpState = () => gobgpNeighbor(bgp, LAB.nodeAddress, "state");
+    const gobgpState = () =>
+      gobgpNeighbor(bgp, LAB.nodeAddress, "state").catch((e) =>
+        `unknown (${(e as Error).message})`
+      );
     const waitGobgp = async (established: boolean, what: string, timeoutMs = 120_000) => {
       let state = "";
       await waitFor(async () => {
@@ -412,7 +453,7 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
 
     // 1. GoBGP resets the session.
     await runCase("peer-reset", async ({ extra }) => {
-      await gobgpNeighbor(bgp, LAB.nodeAddress, "reset");
+      await retry(() => gobgpNeighbor(bgp, LAB.nodeAddress, "reset"));
       await waitGobgp(false, "did not go down after reset", 30_000).catch(() => {
         extra.downNotSeenByPoll = true; // a reset can be quicker than one poll
       });
@@ -420,13 +461,25 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
     });
 
     // 2. The node's veth goes down (held until the agent reports the peer down), then up.
-    await runCase("veth-flap", async () => {
+    // Linux drops a static IPv6 address when its link goes down (keep_addr_on_down 0): the
+    // host's network configuration would put it back, and so does the case, right after "up".
+    await runCase("veth-flap", async ({ extra }) => {
       const mark = probe!.mark();
       await setLink(LAB.nodeNetns, LAB.nodeIf, false);
       try {
         await waitAgentSeesPeerDown(mark);
       } finally {
         await setLink(LAB.nodeNetns, LAB.nodeIf, true);
+        const addr = `${LAB.nodeAddress6}/${LAB.linkPrefixLength6}`;
+        const has =
+          (await runOk("ip", ["-n", LAB.nodeNetns, "-6", "addr", "show", "dev", LAB.nodeIf]))
+            .includes(addr);
+        extra.ipv6AddressLostOnDown = !has;
+        if (!has) {
+          await runOk("ip", [
+            ...["-n", LAB.nodeNetns, "-6", "addr", "add", addr, "dev", LAB.nodeIf, "nodad"],
+          ]);
+        }
       }
       await waitGobgp(true, "did not come back after the veth came up");
     });
@@ -439,7 +492,9 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
         what: "/readyz not ready while FRR is down",
         timeoutMs: 60_000,
       });
-      await frr.restart();
+      for (const d of ["zebra", "bgpd", "staticd"] as const) {
+        started.push(await startFrrDaemon(frr, d));
+      }
       await waitGobgp(true, "did not come back after FRR restarted");
     });
 
@@ -488,10 +543,10 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
     await runCase(`peer-flap-${FLAPS}`, async ({ extra }) => {
       let established = 0;
       for (let i = 1; i <= FLAPS; i++) {
-        await gobgpNeighbor(bgp, LAB.nodeAddress, "disable");
+        await retry(() => gobgpNeighbor(bgp, LAB.nodeAddress, "disable"));
         await waitGobgp(false, `flap ${i}: did not go down`, 30_000);
         if (i === FLAPS) await waitAgentSeesPeerDown(probe!.mark());
-        await gobgpNeighbor(bgp, LAB.nodeAddress, "enable");
+        await retry(() => gobgpNeighbor(bgp, LAB.nodeAddress, "enable"));
         await waitGobgp(true, `flap ${i}: did not come back`);
         established++;
       }
@@ -531,7 +586,7 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
       extra.tenantsAfter = back.tenants;
       extra.sameVrfDevices = JSON.stringify(await links()) === JSON.stringify(linksBefore);
       extra.sameStateFile = (await state()) === stateBefore;
-      snap = await snapshot(bgp, vrfs);
+      await exactFailures();
       extra.sameLabels = JSON.stringify(
         snapshotRoutes(snap).map((r) => `${r.key}=${r.labels}`).sort(),
       ) === JSON.stringify(labelsBefore);
@@ -557,7 +612,7 @@ const result: ResilienceResult = {
   seconds: 0,
 };
 const lab = await runLabScenario({
-  frrCheckS: 2,
+  frrCheckS: 3,
   gobgpTimers: { connectRetryS: 5, idleHoldAfterResetS: 5 },
   whileUp: (l) => whileUp(l, result),
 });
