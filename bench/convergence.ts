@@ -47,6 +47,13 @@ export interface LevelResult {
   setupMs: number;
   advertiseMs: number[];
   withdrawMs: number[];
+  /**
+   * Mean duration per reconcile run of each plane during the level's changes (ms), from the
+   * agent's `vpnv4_reconcile_duration_seconds` (sum/count deltas); empty when unavailable.
+   */
+  planeMeanMs: Record<string, number>;
+  /** Reconcile runs per plane during the level's changes. */
+  planeRuns: Record<string, number>;
 }
 
 /** What the guest side prints as one `CONVERGENCE_RESULT {json}` line. */
@@ -97,6 +104,42 @@ function portRow(name: string, tenant: string, ip: string, i: number) {
     addresses: [`${mac(i)} ${ip}`],
     external_ids: new Map([[NS_KEY, tenant]]),
   };
+}
+
+type PlaneTotals = Record<string, { sum: number; count: number }>;
+
+/** The agent's per-plane reconcile duration totals from /metrics (inside the node netns). */
+async function planeTotals(): Promise<PlaneTotals | undefined> {
+  const url = `http://${LAB.httpListen}/metrics`;
+  const tries: [string, string[]][] = [
+    ["ip", ["netns", "exec", LAB.nodeNetns, "curl", "-sf", "--max-time", "10", url]],
+    [
+      "ip",
+      [
+        ...["netns", "exec", LAB.nodeNetns, Deno.execPath(), "run", "-A"],
+        `${REPO_ROOT}/deploy/lab/http_get.ts`,
+        url,
+      ],
+    ],
+  ];
+  for (const [cmd, args] of tries) {
+    try {
+      const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
+      if (!out.success) continue;
+      const totals: PlaneTotals = {};
+      const re = /^vpnv4_reconcile_duration_seconds_(sum|count)\{plane="([a-z]+)"\} ([0-9.e+-]+)$/;
+      for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+        const m = re.exec(line.trim());
+        if (!m) continue;
+        const t = totals[m[2]] ??= { sum: 0, count: 0 };
+        t[m[1] as "sum" | "count"] = Number(m[3]);
+      }
+      return totals;
+    } catch {
+      // next way
+    }
+  }
+  return undefined;
 }
 
 /** The node's VPNv4 keys GoBGP holds now (updates minus withdrawals, in event order). */
@@ -260,7 +303,15 @@ async function inside(): Promise<number> {
         return Date.now() - quietSince >= 5000;
       }, { timeoutMs: 300_000, intervalMs: 250, describe: () => "GoBGP's RIB never settled" });
 
-      const lr: LevelResult = { tenants: level, setupMs, advertiseMs: [], withdrawMs: [] };
+      const lr: LevelResult = {
+        tenants: level,
+        setupMs,
+        advertiseMs: [],
+        withdrawMs: [],
+        planeMeanMs: {},
+        planeRuns: {},
+      };
+      const before = await planeTotals();
       for (let c = 0; c < changes; c++) {
         const ip = `10.244.1.${10 + c}`;
         const name = `demo_bench-${level}-${c}`;
@@ -289,6 +340,13 @@ async function inside(): Promise<number> {
         lr.withdrawMs.push(
           (await waitEvent(monitor, mark, { key, withdrawal: true }, 60_000)) - start,
         );
+      }
+      const after = await planeTotals();
+      for (const [plane, t] of Object.entries(after ?? {})) {
+        const b = before?.[plane] ?? { sum: 0, count: 0 };
+        const runs = t.count - b.count;
+        lr.planeRuns[plane] = runs;
+        if (runs > 0) lr.planeMeanMs[plane] = Math.round(((t.sum - b.sum) / runs) * 1000);
       }
       log(
         `${level} tenant(s): advertise p50 ${percentile(lr.advertiseMs, 50)} p99 ` +
@@ -347,6 +405,14 @@ export function report(result: ConvergenceResult): string[] {
   lines.push(
     "(milliseconds unless noted; SETUP_S: NB write of the level's tenants → all at GoBGP)",
   );
+  for (const l of result.levels) {
+    const planes = Object.keys(l.planeMeanMs ?? {}).sort();
+    if (!planes.length) continue;
+    lines.push(
+      `${l.tenants} tenant(s), agent reconcile per plane (mean ms per run, runs): ` +
+        planes.map((p) => `${p} ${l.planeMeanMs[p]} (${l.planeRuns[p]})`).join(", "),
+    );
+  }
   const top = result.levels.at(-1);
   lines.push(
     top

@@ -27,7 +27,8 @@
  * Last line: `ratio_vs_frr_reload=X.XX` = frr-reload.py time / this agent's time for the
  * one-tenant change with N tenants.
  *
- * Run as root: `deno task bench:frr [--tenants N] [--small M] [--rounds R]`.
+ * Run as root: `deno task bench:frr [--tenants N] [--small M] [--rounds R] [--skip-vtysh-f]`
+ * (`--skip-vtysh-f` leaves out the `vtysh -f` baseline of step 1, which takes minutes).
  */
 import { parseArgs } from "node:util";
 import { configSchema, parseWithSchema } from "../src/config/mod.ts";
@@ -53,6 +54,7 @@ const { values } = parseArgs({
     small: { type: "string", default: "100" },
     rounds: { type: "string", default: "5" },
     "settle-ms": { type: "string", default: "6000" },
+    "skip-vtysh-f": { type: "boolean", default: false },
   },
 });
 const N = Number(values.tenants);
@@ -210,10 +212,14 @@ try {
   await Deno.writeTextFile(baseFile, baseText);
 
   // 1. Initial apply: vtysh -f of the file into a fresh FRR, then the agent from empty.
-  const [vtyshMs, vr] = await timed(() => run("vtysh", ["-N", frr.name, "-f", baseFile]));
-  if (vr.code !== 0) throw new Error(`vtysh -f failed: ${vr.stderr.slice(0, 500)}`);
-  await assertInSync(base, "vtysh -f");
-  await frr.restart({ config: "" });
+  let vtyshMs = NaN;
+  if (!values["skip-vtysh-f"]) {
+    const [ms, vr] = await timed(() => run("vtysh", ["-N", frr.name, "-f", baseFile]));
+    if (vr.code !== 0) throw new Error(`vtysh -f failed: ${vr.stderr.slice(0, 500)}`);
+    vtyshMs = ms;
+    await assertInSync(base, "vtysh -f");
+    await frr.restart({ config: "" });
+  }
   const [agentInitialMs, initial] = await timed(() => new FrrApplier().apply(base));
   const lines = baseText.split("\n").filter((l) => l && l !== "!").length;
   console.log(

@@ -16,7 +16,9 @@
  * `rss_max_mb=… rss_growth_mb=… backlog_max=… …`. rss_growth_mb is the mean RSS of the last
  * third of the churn samples minus the mean of the first third.
  *
- * Run as root: `deno task bench:load [--tenants 10000] [--pods 100000] [--duration-s 300]`.
+ * Run as root: `deno task bench:load [--tenants 10000] [--pods 100000] [--duration-s 300]
+ * [--rate 100] [--sample-s 5] [--agent-v8-flags=…]`; the agent inherits the environment
+ * (e.g. MALLOC_ARENA_MAX).
  * tests/load/ runs a short version through {@link runLoad}.
  * @module
  */
@@ -41,6 +43,8 @@ export interface LoadOptions {
   sampleS: number;
   /** How long the initial sync and the final drain may take. */
   settleTimeoutS: number;
+  /** `--v8-flags=` for the agent's `deno run` (e.g. `--max-old-space-size=64`). */
+  agentV8Flags?: string;
   /** Called with each sample (printing). */
   onSample?: (s: LoadSample) => void;
   /** Progress messages. */
@@ -54,6 +58,10 @@ export interface LoadSample {
   rssMb: number;
   /** V8 heap in use (nodejs_heap_size_used_bytes), MB. */
   heapUsedMb: number;
+  /** V8 heap committed (nodejs_heap_size_total_bytes), MB. */
+  heapTotalMb: number;
+  /** Memory outside the V8 heap that V8 knows of (nodejs_external_memory_bytes), MB. */
+  externalMb: number;
   /** vpnv4_reconcile_pending_tenants */
   pendingTenants: number;
   /** vpnv4_reconcile_oldest_pending_seconds */
@@ -225,6 +233,7 @@ log:
         args: [
           "run",
           "--allow-all",
+          ...(options.agentV8Flags ? [`--v8-flags=${options.agentV8Flags}`] : []),
           MAIN,
           "run",
           "--config",
@@ -319,6 +328,8 @@ log:
           t: (performance.now() - tChurn) / 1000,
           rssMb: await rssMb(pid),
           heapUsedMb: (m.get("nodejs_heap_size_used_bytes") ?? NaN) / 2 ** 20,
+          heapTotalMb: (m.get("nodejs_heap_size_total_bytes") ?? NaN) / 2 ** 20,
+          externalMb: (m.get("nodejs_external_memory_bytes") ?? NaN) / 2 ** 20,
           pendingTenants: m.get("vpnv4_reconcile_pending_tenants") ?? NaN,
           oldestPendingS: m.get("vpnv4_reconcile_oldest_pending_seconds") ?? NaN,
           runs,
@@ -431,11 +442,12 @@ if (import.meta.main) {
       rate: { type: "string", default: "100" },
       "sample-s": { type: "string", default: "5" },
       "settle-timeout-s": { type: "string", default: "3600" },
+      "agent-v8-flags": { type: "string" },
     },
   });
   const f = (n: number, d = 1) => n.toFixed(d);
   console.log(
-    "t_s\trss_mb\theap_mb\tpending\toldest_s\tkernel_runs\tfrr_runs\tkernel_busy_s\tfrr_busy_s\t" +
+    "t_s\trss_mb\theap_mb\text_mb\tpending\toldest_s\tkernel_runs\tfrr_runs\tkernel_busy_s\tfrr_busy_s\t" +
       "errors\tprefixes\tchanges",
   );
   const r = await runLoad({
@@ -445,6 +457,7 @@ if (import.meta.main) {
     rate: Number(values.rate),
     sampleS: Number(values["sample-s"]),
     settleTimeoutS: Number(values["settle-timeout-s"]),
+    agentV8Flags: values["agent-v8-flags"],
     onInfo: (m) => console.log(`# ${m}`),
     onSample: (s) =>
       console.log(
@@ -452,6 +465,8 @@ if (import.meta.main) {
           f(s.t),
           f(s.rssMb),
           f(s.heapUsedMb),
+          f(s.heapTotalMb),
+          f(s.externalMb),
           s.pendingTenants,
           f(s.oldestPendingS, 2),
           s.runs.kernel,

@@ -155,6 +155,8 @@ export class GobgpRibMonitor {
     ) {
       const prefix = p.nlri?.prefix;
       if (!prefix) continue;
+      // Each monitor streams every VPN family (observed with GoBGP 3.10): keep its own.
+      if (prefix.includes(":") !== (family === "vpnv6")) continue;
       const rd = rdText(p.nlri?.rd);
       this.events.push({
         at,

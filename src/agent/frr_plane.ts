@@ -6,8 +6,9 @@
  *   everything (repairs drift).
  * - Source changes compare only the tenants that changed with what FRR is known to hold (no
  *   read): their cost does not grow with the number of unchanged tenants.
- * - Other rounds (the periodic `frr_check_s` check, retries) first check bgpd's pid and
- *   resync fully when FRR was restarted.
+ * - Other rounds (the periodic `frr_check_s` check, retries), and a source change when the
+ *   last check is older than `frr_check_s`, first check bgpd's pid and resync fully when FRR
+ *   was restarted.
  */
 import { getLogger } from "../log/mod.ts";
 import { FrrApplier, type Vtysh } from "../frr/mod.ts";
@@ -20,6 +21,8 @@ export class FrrPlaneAdapter implements Plane {
   readonly name = "frr" as const;
   readonly #applier: FrrApplier;
   #reachable = true;
+  /** When bgpd's pid was last checked (ms since the epoch). */
+  #lastVerify = 0;
   #lastError?: string;
 
   constructor(options: { vtysh?: Vtysh } = {}) {
@@ -34,10 +37,16 @@ export class FrrPlaneAdapter implements Plane {
   }
 
   async reconcile(desired: Desired, request: ReconcileRequest): Promise<PlaneOutcome> {
+    // The restart check runs in rounds without source changes (the frr_check_s timer), and at
+    // least every frr_check_s during sustained churn, when every round has changes.
+    const now = Date.now();
+    const verify = (request.changed?.size ?? 0) === 0 ||
+      now - this.#lastVerify >= desired.config.reconcile.frr_check_s * 1000;
+    if (verify || request.full) this.#lastVerify = now;
     try {
       const r = await this.#applier.apply(
         { config: desired.config, tenants: [...desired.tenants.values()] },
-        { full: request.full, verify: (request.changed?.size ?? 0) === 0 },
+        { full: request.full, verify },
       );
       this.#reachable = true;
       this.#lastError = undefined;

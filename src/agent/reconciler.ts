@@ -16,6 +16,9 @@ import type { Desired, DesiredTenant, Plane, PlaneOutcome } from "./plane.ts";
 
 const log = getLogger("agent");
 
+/** A burst of source changes waits at most this many times `reconcile.debounce_ms`. */
+const DEBOUNCE_MAX_FACTOR = 4;
+
 /** Called after every plane run (for metrics). */
 export type PlaneObserver = (
   plane: PlaneName,
@@ -135,7 +138,13 @@ export class Reconciler {
     }
     if (names.size === 0) return;
     for (const name of names) this.#debounced.add(name);
-    this.#debouncedSince ??= Date.now();
+    const now = Date.now();
+    this.#debouncedSince ??= now;
+    // Quiet time, but never longer than DEBOUNCE_MAX_FACTOR × debounce_ms after the first
+    // change: a source updating more often than debounce_ms (OVN under churn) would otherwise
+    // keep postponing the round for as long as the churn lasts.
+    const debounce = this.#config.reconcile.debounce_ms;
+    const deadline = this.#debouncedSince + DEBOUNCE_MAX_FACTOR * debounce;
     clearTimeout(this.#debounce);
     this.#debounce = setTimeout(() => {
       const changed = [...this.#debounced];
@@ -144,7 +153,7 @@ export class Reconciler {
       this.#debouncedSince = undefined;
       if (since !== undefined) this.#pendingSince = Math.min(this.#pendingSince ?? since, since);
       void this.trigger({ full: false, changed });
-    }, this.#config.reconcile.debounce_ms);
+    }, Math.max(0, Math.min(debounce, deadline - now)));
   }
 
   /** What waits for the loop: the reconcile backlog. */

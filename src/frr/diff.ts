@@ -442,10 +442,11 @@ export function diffFrrConfig(
     }
   }
   for (const t of desired.tenants) if (touched.has(t.vrf)) changed.push(t.vrf);
-  out.push(...lists.remove, ...lists.add, ...maps);
+  // Appended in loops: spreading 100,000 lines into push() overflows the call stack.
+  for (const part of [lists.remove, lists.add, maps]) for (const l of part) out.push(l);
   const globalOut: string[] = [];
   const globalChanged = diffGlobal(desired.global, index, globalOut);
-  out.push(...globalOut, ...instances);
+  for (const part of [globalOut, instances]) for (const l of part) out.push(l);
   if (options.mode === "full") {
     for (const b of desired.blocks) {
       out.push(...blockLines(b.header.startsWith("route-map ") ? { ...b, end: undefined } : b));

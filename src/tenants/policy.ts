@@ -204,7 +204,7 @@ export function buildTenantSet(raws: Iterable<RawTenant>, policy: PrefixPolicy):
       continue;
     }
     const parsed = parseRaw(raw, policy);
-    rejected.push(...parsed.rejected);
+    for (const r of parsed.rejected) rejected.push(r);
     const entry = merged.get(raw.name);
     if (entry) entry.parsed.push(parsed);
     else merged.set(raw.name, { parsed: [parsed], raw });

@@ -110,3 +110,25 @@ Deno.test("reconciler: a burst of updates within the debounce keeps every update
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("reconciler: updates more frequent than the debounce still get rounds", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vpnv4-rec-" });
+  const allocator = await Allocator.open({ config: CONFIG, statePath: `${dir}/state.json` });
+  const plane = new SlowPlane();
+  const reconciler = new Reconciler({ config: CONFIG, allocator, planes: [plane] });
+  try {
+    reconciler.setTenants(...set({ a: ["10.1.0.0/24"] }));
+    await reconciler.idle();
+    const before = plane.requests.length;
+    // 20 updates 100 ms apart (debounce 150 ms): the quiet time never comes during the burst.
+    for (let i = 1; i <= 20; i++) {
+      reconciler.setTenants(...set({ a: [`10.1.${i}.0/24`] }, ["a"]));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const during = plane.requests.length - before;
+    assertEquals(during >= 2, true, `only ${during} rounds during a 2 s burst`);
+  } finally {
+    await reconciler.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -48,7 +48,7 @@ Deno.test({
       code = out.code;
       output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
     } else {
-      ({ code, output } = await runInGuest(script, { timeoutMs: 420_000 }));
+      ({ code, output } = await runInGuest(script, { timeoutMs: 600_000 }));
     }
     const line = output.split("\n").find((l) => l.startsWith("LAB_RESULT "));
     assert(line, `no LAB_RESULT line (exit ${code}):\n${output.slice(-6000)}`);

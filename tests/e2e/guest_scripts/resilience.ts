@@ -60,6 +60,12 @@ const OPERATOR_FRR = [
   ` neighbor ${OPERATOR_PEER} remote-as 65009`,
   ` neighbor ${OPERATOR_PEER} description operator-peer`,
   ` neighbor ${OPERATOR_PEER} shutdown`,
+  // Explicit: the agent's "no bgp default ipv4-unicast" would otherwise make the activation
+  // depend on whether this neighbor was configured before the agent's block (frr.conf at a
+  // restart) or after it (added at runtime).
+  " address-family ipv4 unicast",
+  `  neighbor ${OPERATOR_PEER} activate`,
+  " exit-address-family",
   "exit",
 ];
 const OPERATOR_MARKERS = ["OPERATOR-PL", "OPERATOR-RM", OPERATOR_PEER];
@@ -361,6 +367,10 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
       const pMark = probe!.mark();
       const before = probe!.latest;
       const cursor = new LogCursor(() => agent.output);
+      const [nbBefore, frrBefore] = await Promise.all([
+        nbDigest(nb),
+        frrOperatorView(frr, OPERATOR_MARKERS),
+      ]);
       const logLines: string[] = [];
       try {
         await fault({ log: cursor, extra: c.extra });
@@ -415,11 +425,23 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
         ]);
         c.final = {
           gobgp: gobgpFinal,
-          nbDiff: digestDiff(nbBaseline, nbNow),
-          frrOperatorDiff: diffLines(frrOperator, frrNow),
+          nbDiff: digestDiff(nbBefore, nbNow),
+          frrOperatorDiff: diffLines(frrBefore, frrNow),
           operatorRowKept: JSON.stringify(routesNow[operatorUuid]) === operatorRow,
           operatorKernelRouteKept: kernelNow === kernelBefore && kernelBefore !== "",
         };
+        // Against the state before the first case too (reported, not asserted per case).
+        c.extra.nbDiffFromBaseline = digestDiff(nbBaseline, nbNow);
+        c.extra.frrOperatorDiffFromBaseline = diffLines(frrOperator, frrNow);
+        if (c.final.nbDiff.length) {
+          // Evidence for a changed NB: what the return path reads (kernel VRF routes, FRR).
+          c.extra.returnPathEvidence = {
+            kernel: (await run("ip", ["-n", LAB.nodeNetns, "route", "show", "vrf", "demo"]))
+              .stdout.trim().split("\n"),
+            frr: (await frr.vtysh("show bgp vrf demo ipv4 unicast").catch((e) => String(e)))
+              .trim().split("\n").slice(-12),
+          };
+        }
       } catch (e) {
         c.ok = false;
         c.error = `${c.error ? `${c.error}; ` : ""}final checks failed: ${(e as Error).message}`;
