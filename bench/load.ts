@@ -447,7 +447,7 @@ if (import.meta.main) {
   });
   const f = (n: number, d = 1) => n.toFixed(d);
   console.log(
-    "t_s\trss_mb\theap_mb\text_mb\tpending\toldest_s\tkernel_runs\tfrr_runs\tkernel_busy_s\tfrr_busy_s\t" +
+    "t_s\trss_mb\theap_mb\theap_total_mb\text_mb\tpending\toldest_s\tkernel_runs\tfrr_runs\tkernel_busy_s\tfrr_busy_s\t" +
       "errors\tprefixes\tchanges",
   );
   const r = await runLoad({

@@ -114,10 +114,15 @@ async function runUntilStopped(flags: RunFlags, state: RunState): Promise<number
     throw e;
   }
   log.info("http: serving /healthz /readyz /status /metrics on {url}", { url: server.url });
+  // One refresh at a time: while bgpd is busy (a large apply blocks it for minutes) the
+  // refreshes would otherwise pile up, one waiting vtysh process per tick.
+  let refreshing = false;
   const peerTimer = setInterval(() => {
+    if (refreshing) return;
+    refreshing = true;
     refreshPeers(agent).catch((e) =>
       log.debug("peer summary failed: {error}", { error: describeError(e) })
-    );
+    ).finally(() => refreshing = false);
   }, Math.max(2, agent.config.reconcile.frr_check_s) * 1000);
   refreshPeers(agent).catch(() => {});
 

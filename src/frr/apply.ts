@@ -160,6 +160,16 @@ async function removeZebraCopies(vtysh: Vtysh): Promise<number> {
   return lines.size;
 }
 
+/**
+ * The desired state as the diff needs it: without the configuration text (12 MB for 10,000
+ * tenants with 10 prefixes each), and without the block list unless in full mode.
+ */
+function renderForDiff(input: FrrInput, mode: "incremental" | "full"): RenderedFrrConfig {
+  if (mode === "full") return renderFrrConfig(input);
+  const global = renderGlobal(input);
+  return { global, tenants: renderTenants(input, global), blocks: [], text: "" };
+}
+
 interface FullRun {
   result: ApplyResult;
   running: ConfigBlock[];
@@ -174,7 +184,7 @@ async function fullApply(input: FrrInput, options: ApplyOptions): Promise<FullRu
   reading.catch(() => {}); // rejection is handled by the await below
   let rendered: RenderedFrrConfig;
   try {
-    rendered = options.rendered ?? renderFrrConfig(input);
+    rendered = options.rendered ?? renderForDiff(input, options.mode ?? input.config.frr.mode);
   } catch (e) {
     await reading.catch(() => {});
     throw e;

@@ -121,8 +121,11 @@ function parseRaw(raw: RawTenant, policy: PrefixPolicy): ParsedRaw {
 class OwnerIndex {
   /** Indexed raw tenants and the tenant name they were indexed under. */
   #indexed = new Map<ParsedRaw, string>();
-  /** Prefix key → tenant name → number of raw tenants of that name claiming it. */
-  readonly #owners = new Map<string, Map<string, number>>();
+  /**
+   * Prefix key → the claiming tenant's name (one raw tenant claims it: the usual case, kept
+   * small for 100,000 prefixes), or tenant name → number of raw tenants of that name.
+   */
+  readonly #owners = new Map<string, string | Map<string, number>>();
   /** Keys claimed by two or more tenants. */
   readonly #conflicts = new Set<string>();
 
@@ -145,7 +148,8 @@ class OwnerIndex {
     this.#indexed = current;
     const dropped = new Map<string, Set<string>>();
     for (const key of this.#conflicts) {
-      const names = [...this.#owners.get(key)!.keys()].sort();
+      const owners = this.#owners.get(key)!;
+      const names = typeof owners === "string" ? [owners] : [...owners.keys()].sort();
       for (const name of names) {
         let set = dropped.get(name);
         if (!set) dropped.set(name, set = new Set());
@@ -162,14 +166,33 @@ class OwnerIndex {
 
   #claim(parsed: ParsedRaw, name: string, delta: 1 | -1): void {
     for (const key of parsed.prefixes.keys()) {
-      let names = this.#owners.get(key);
-      if (!names) this.#owners.set(key, names = new Map());
-      const n = (names.get(name) ?? 0) + delta;
-      if (n > 0) names.set(name, n);
-      else names.delete(name);
-      if (names.size === 0) this.#owners.delete(key);
-      if (names.size > 1) this.#conflicts.add(key);
-      else this.#conflicts.delete(key);
+      const cur = this.#owners.get(key);
+      if (delta === 1) {
+        if (cur === undefined) {
+          this.#owners.set(key, name);
+          continue;
+        }
+        const names = typeof cur === "string" ? new Map([[cur, 1]]) : cur;
+        names.set(name, (names.get(name) ?? 0) + 1);
+        if (names !== cur) this.#owners.set(key, names);
+        if (names.size > 1) this.#conflicts.add(key);
+        continue;
+      }
+      if (cur === undefined) continue;
+      if (typeof cur === "string") {
+        if (cur === name) this.#owners.delete(key);
+        continue;
+      }
+      const n = (cur.get(name) ?? 0) - 1;
+      if (n > 0) cur.set(name, n);
+      else cur.delete(name);
+      if (cur.size > 1) continue;
+      this.#conflicts.delete(key);
+      if (cur.size === 0) this.#owners.delete(key);
+      else {
+        const [[only, count]] = cur;
+        if (count === 1) this.#owners.set(key, only);
+      }
     }
   }
 }
