@@ -442,7 +442,21 @@ export class LogCursor {
   }
 }
 
-/** `gobgp neighbor ADDRESS reset|disable|enable` (or the state with `state`). */
+/** GoBGP 3 `session_state` numbers (`gobgp neighbor ADDR -j`) and their names. */
+const SESSION_STATES: Record<string, string> = {
+  "1": "idle",
+  "2": "connect",
+  "3": "active",
+  "4": "opensent",
+  "5": "openconfirm",
+  "6": "established",
+};
+
+/**
+ * `gobgp neighbor ADDRESS reset|disable|enable`, or with `state` the session state as a name
+ * (`idle` … `established`); throws when GoBGP does not say, so a failed query is never taken
+ * for a state.
+ */
 export async function gobgpNeighbor(
   bgp: GobgpInstance,
   address: string,
@@ -452,10 +466,12 @@ export async function gobgpNeighbor(
   const out = JSON.parse(await bgp.cli(["neighbor", address, "-j"])) as {
     state?: { session_state?: number | string };
   };
-  const s = out.state?.session_state;
-  // GoBGP 3 JSON: session_state 6 = established (enum), or the name.
-  if (s === 6 || s === "established" || s === "ESTABLISHED") return "established";
-  return String(s ?? "unknown");
+  const raw = String(out.state?.session_state ?? "").toLowerCase();
+  const name = SESSION_STATES[raw] ?? (Object.values(SESSION_STATES).includes(raw) ? raw : "");
+  if (!name) {
+    throw new Error(`gobgp neighbor ${address}: no session state in ${JSON.stringify(out.state)}`);
+  }
+  return name;
 }
 
 /** `ip -n NETNS link set DEV up|down`. */

@@ -356,14 +356,20 @@ async function netnsExists(name: string): Promise<boolean> {
 
 /** GoBGP's VPNv4/VPNv6 RIBs and the IPv4/IPv6 RIBs of `vrfs`. */
 export async function snapshot(bgp: GobgpInstance, vrfs: string[]): Promise<GobgpSnapshot> {
-  const snap: GobgpSnapshot = {
-    vpnv4: await bgp.rib("vpnv4"),
-    vpnv6: await bgp.rib("vpnv6"),
-    vrfs: {},
+  // Each read is retried a few times: under heavy emulation load the CLI's gRPC call can
+  // fail with "context deadline exceeded".
+  const rib = async (family: string, vrf?: string): Promise<GobgpRib> => {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await bgp.rib(family, vrf);
+      } catch (e) {
+        if (attempt >= 4 || !/deadline exceeded/.test((e as Error).message)) throw e;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
   };
-  for (const v of vrfs) {
-    snap.vrfs[v] = { ipv4: await bgp.rib("ipv4", v), ipv6: await bgp.rib("ipv6", v) };
-  }
+  const snap: GobgpSnapshot = { vpnv4: await rib("vpnv4"), vpnv6: await rib("vpnv6"), vrfs: {} };
+  for (const v of vrfs) snap.vrfs[v] = { ipv4: await rib("ipv4", v), ipv6: await rib("ipv6", v) };
   return snap;
 }
 
@@ -473,6 +479,24 @@ export function wanRouteArgs(op: "add" | "del", rt: string): string[] {
     ...["global", "rib", op, "-a", "vpnv4", LAB.wanPrefix],
     ...["label", String(LAB.wanLabel), "rd", LAB.wanRd, "rt", rt],
   ];
+}
+
+/**
+ * Runs a `gobgp` command that changes GoBGP's RIB, retrying for up to a minute: under heavy
+ * emulation load the CLI's gRPC call can fail with "context deadline exceeded" (the RIB then
+ * either has the change or not; add/del of the same path is idempotent).
+ */
+export async function gobgpChange(bgp: GobgpInstance, args: string[]): Promise<void> {
+  let last = "";
+  await waitFor(async () => {
+    try {
+      await bgp.cli(args);
+      return true;
+    } catch (e) {
+      last = (e as Error).message;
+      return false;
+    }
+  }, { timeoutMs: 60_000, intervalMs: 1000, describe: () => last });
 }
 
 /** Where {@link readReturnPath} looks for the WAN prefix of VRF `vrf`. */
@@ -634,7 +658,7 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
         });
         const g = bgp;
         cleanups.push(["gobgpd", () => g.stop()]);
-        await g.cli(wanRouteArgs("add", alloc(LAB.wanTenant).rt));
+        await gobgpChange(g, wanRouteArgs("add", alloc(LAB.wanTenant).rt));
         rep.evidence(`gobgpd.toml (${g.configPath})`, await Deno.readTextFile(g.configPath));
         rep.evidence(
           `WAN prefix originated by GoBGP (RD ${LAB.wanRd}, label ${LAB.wanLabel}, RT ` +
@@ -871,7 +895,7 @@ export async function runLabScenario(options: LabOptions = {}): Promise<LabResul
       await rep.step(
         `withdraw: GoBGP withdraws ${LAB.wanPrefix} → gone from VRF ${wanAlloc.vrf} and OVN NB`,
         async () => {
-          await bgp!.cli(wanRouteArgs("del", wanAlloc.rt));
+          await gobgpChange(bgp!, wanRouteArgs("del", wanAlloc.rt));
           const t = performance.now();
           let state: ReturnPathState | undefined;
           await waitFor(async () => {

@@ -430,6 +430,9 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
           operatorRowKept: JSON.stringify(routesNow[operatorUuid]) === operatorRow,
           operatorKernelRouteKept: kernelNow === kernelBefore && kernelBefore !== "",
         };
+        c.extra.wanRouteInVrfDemo =
+          (await run("ip", ["-n", LAB.nodeNetns, "route", "show", "vrf", "demo"])).stdout
+            .includes(LAB.wanPrefix.split("/")[0]);
         // Against the state before the first case too (reported, not asserted per case).
         c.extra.nbDiffFromBaseline = digestDiff(nbBaseline, nbNow);
         c.extra.frrOperatorDiffFromBaseline = diffLines(frrOperator, frrNow);
@@ -456,14 +459,16 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
       );
     };
 
-    const gobgpState = () =>
-      gobgpNeighbor(bgp, LAB.nodeAddress, "state").catch((e) =>
-        `unknown (${(e as Error).message})`
-      );
+    /** Waits for GoBGP to report the session (not) Established; failed queries are retried. */
     const waitGobgp = async (established: boolean, what: string, timeoutMs = 120_000) => {
       let state = "";
       await waitFor(async () => {
-        state = await gobgpState();
+        try {
+          state = await gobgpNeighbor(bgp, LAB.nodeAddress, "state");
+        } catch (e) {
+          state = `query failed: ${(e as Error).message}`;
+          return false;
+        }
         return (state === "established") === established;
       }, { timeoutMs, intervalMs: 250, describe: () => `GoBGP session ${what}: state ${state}` });
     };
@@ -483,25 +488,41 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
     });
 
     // 2. The node's veth goes down (held until the agent reports the peer down), then up.
-    // Linux drops a static IPv6 address when its link goes down (keep_addr_on_down 0): the
-    // host's network configuration would put it back, and so does the case, right after "up".
+    // Linux drops every route over a link that goes down (here the lab's labeled route to the
+    // FortiGate, which the return path resolves over) and, unless keep_addr_on_down is set,
+    // its static IPv6 address. A host's network configuration keeps or restores both; the case
+    // sets keep_addr_on_down (FRR picks the VPNv6 nexthop from the addresses present when the
+    // session comes up, so a late re-add would race it) and re-adds the routes after "up".
     await runCase("veth-flap", async ({ extra }) => {
       const mark = probe!.mark();
+      await runOk("ip", [
+        ...["netns", "exec", LAB.nodeNetns, "sysctl", "-w"],
+        `net.ipv6.conf.${LAB.nodeIf}.keep_addr_on_down=1`,
+      ]);
+      const linkRoutes = async (family: "-4" | "-6") =>
+        (await runOk("ip", ["-n", LAB.nodeNetns, family, "route", "show", "dev", LAB.nodeIf]))
+          .split("\n").map((l) => l.trim()).filter((l) =>
+            l && !/proto kernel|proto ra|^fe80|^multicast/.test(l)
+          );
+      const routesBefore = { v4: await linkRoutes("-4"), v6: await linkRoutes("-6") };
       await setLink(LAB.nodeNetns, LAB.nodeIf, false);
       try {
         await waitAgentSeesPeerDown(mark);
       } finally {
         await setLink(LAB.nodeNetns, LAB.nodeIf, true);
-        const addr = `${LAB.nodeAddress6}/${LAB.linkPrefixLength6}`;
-        const has =
-          (await runOk("ip", ["-n", LAB.nodeNetns, "-6", "addr", "show", "dev", LAB.nodeIf]))
-            .includes(addr);
-        extra.ipv6AddressLostOnDown = !has;
-        if (!has) {
-          await runOk("ip", [
-            ...["-n", LAB.nodeNetns, "-6", "addr", "add", addr, "dev", LAB.nodeIf, "nodad"],
-          ]);
+        const restored: string[] = [];
+        for (const [family, lines] of [["-4", routesBefore.v4], ["-6", routesBefore.v6]] as const) {
+          const now = await linkRoutes(family);
+          for (const line of lines.filter((l) => !now.includes(l))) {
+            const args = line.split(/\s+/).filter((t) => t !== "linkdown" && t !== "dead");
+            await runOk("ip", [
+              ...["-n", LAB.nodeNetns, family, "route", "replace", ...args],
+              ...["dev", LAB.nodeIf],
+            ]);
+            restored.push(line);
+          }
         }
+        extra.routesLostOnDown = restored;
       }
       await waitGobgp(true, "did not come back after the veth came up");
     });
@@ -564,12 +585,25 @@ async function whileUp(lab: LiveLab, result: ResilienceResult): Promise<void> {
     // until the agent reports it.
     await runCase(`peer-flap-${FLAPS}`, async ({ extra }) => {
       let established = 0;
+      /** Waits until GoBGP's monitor saw every node route withdrawn (or updated) since `mark`. */
+      const sawAll = (mark: number, withdrawal: boolean, what: string) =>
+        waitFor(() => {
+          const keys = new Set(
+            monitor!.since(mark, nodeKeys).filter((e) => e.withdrawal === withdrawal)
+              .map((e) => e.key),
+          );
+          return [...nodeKeys].every((k) => keys.has(k));
+        }, { timeoutMs: 60_000, intervalMs: 200, describe: () => what });
       for (let i = 1; i <= FLAPS; i++) {
+        const mark = monitor!.mark();
         await retry(() => gobgpNeighbor(bgp, LAB.nodeAddress, "disable"));
         await waitGobgp(false, `flap ${i}: did not go down`, 30_000);
+        await sawAll(mark, true, `flap ${i}: GoBGP did not withdraw every node route`);
         if (i === FLAPS) await waitAgentSeesPeerDown(probe!.mark());
+        const up = monitor!.mark();
         await retry(() => gobgpNeighbor(bgp, LAB.nodeAddress, "enable"));
         await waitGobgp(true, `flap ${i}: did not come back`);
+        await sawAll(up, false, `flap ${i}: GoBGP did not re-learn every node route`);
         established++;
       }
       extra.flaps = established;
