@@ -6,7 +6,7 @@
  * checked again here.
  */
 import { assert, assertEquals } from "../support/assert.ts";
-import { guestAvailable, hostHasVrf, runInGuest } from "../../deploy/lab/guest/mod.ts";
+import { guestAvailable, hostHasVrf, runWhereVrf } from "../../deploy/lab/guest/mod.ts";
 
 const avail = await guestAvailable();
 const direct = await hostHasVrf();
@@ -38,20 +38,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const script = "deno run -A tests/e2e/guest_scripts/expose_guest.ts";
-    let code: number;
-    let output: string;
-    if (direct) {
-      const out = await new Deno.Command("bash", {
-        args: ["-c", script],
-        cwd: new URL("../../", import.meta.url).pathname,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      code = out.code;
-      output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    } else {
-      ({ code, output } = await runInGuest(script, { timeoutMs: 540_000 }));
-    }
+    const { code, output } = await runWhereVrf(script, { timeoutMs: 540_000 });
     assertEquals(code, 0, output.slice(-6000));
     const line = output.split("\n").find((l) => l.startsWith("EXPOSE_RESULT "));
     assert(line, output.slice(-6000));

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import type { GobgpPath } from "../support/gobgp.ts";
-import { guestAvailable, hostHasVrf, runInGuest } from "../../deploy/lab/guest/mod.ts";
+import { guestAvailable, hostHasVrf, runWhereVrf } from "../../deploy/lab/guest/mod.ts";
 
 const avail = await guestAvailable();
 const direct = await hostHasVrf();
@@ -16,20 +16,7 @@ Deno.test({
   ignore,
   async fn() {
     const script = "deno run -A tests/e2e/guest_scripts/guest_vpnv4.ts";
-    let code: number;
-    let output: string;
-    if (direct) {
-      const out = await new Deno.Command("bash", {
-        args: ["-c", script],
-        cwd: new URL("../../", import.meta.url).pathname,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      code = out.code;
-      output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    } else {
-      ({ code, output } = await runInGuest(script, { timeoutMs: 300_000 }));
-    }
+    const { code, output } = await runWhereVrf(script, { timeoutMs: 300_000 });
     assertEquals(code, 0, output);
     const line = output.split("\n").find((l) => l.startsWith("VPNV4_RESULT "));
     assert(line, output);

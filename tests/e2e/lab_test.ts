@@ -15,15 +15,12 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import type { GobgpPath } from "../support/gobgp.ts";
-import { guestAvailable, hostHasVrf, runInGuest } from "../../deploy/lab/guest/mod.ts";
-import type { LabResult } from "../../deploy/lab/scenario.ts";
+import { LAB_IGNORED, runLab } from "./_lab_run.ts";
 import type { ReturnPathState } from "../../deploy/lab/return_path.ts";
 
 type Rib = Record<string, GobgpPath[]>;
 
-const avail = await guestAvailable();
-const direct = await hostHasVrf();
-const ignore = Deno.uid() !== 0 || (!direct && !avail.ok);
+const ignore = LAB_IGNORED;
 
 const NODE_NEXTHOPS = ["172.30.0.1", "::ffff:172.30.0.1", "fd00:172:30::1"];
 const DEMO_V4 = ["10.244.0.5/32", "10.244.0.6/32"];
@@ -97,28 +94,7 @@ Deno.test({
     "comes back into the VRF and OVN NB, and withdrawals propagate",
   ignore,
   async fn() {
-    const script = `${Deno.execPath()} run -A deploy/lab/lab.ts --inside --withdraw --json`;
-    let code: number;
-    let output: string;
-    if (direct) {
-      const out = await new Deno.Command("bash", {
-        args: ["-c", script],
-        cwd: new URL("../../", import.meta.url).pathname,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      code = out.code;
-      output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    } else {
-      ({ code, output } = await runInGuest(script, { timeoutMs: 600_000 }));
-    }
-    const line = output.split("\n").find((l) => l.startsWith("LAB_RESULT "));
-    assert(line, `no LAB_RESULT line (exit ${code}):\n${output.slice(-6000)}`);
-    const result = JSON.parse(line.slice("LAB_RESULT ".length)) as LabResult;
-    const brief = output.split("\n").filter((l) => l.startsWith("[lab") || l.startsWith("   !"))
-      .join("\n");
-    assert(result.ok, `lab failed at "${result.failedStep}": ${result.error}\n${brief}`);
-    assertEquals(code, 0, brief);
+    const result = await runLab(["--withdraw"]);
 
     const demo = result.allocations.find((a) => a.tenant === "demo");
     const demoB = result.allocations.find((a) => a.tenant === "demo-b");

@@ -17,7 +17,7 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { recordReliability, type ReliabilityRecord } from "../support/reliability.ts";
-import { guestAvailable, hostHasVrf, runInGuest } from "../../deploy/lab/guest/mod.ts";
+import { guestAvailable, hostHasVrf, runWhereVrf } from "../../deploy/lab/guest/mod.ts";
 import type { CaseResult, ResilienceResult } from "./guest_scripts/resilience.ts";
 
 const avail = await guestAvailable();
@@ -43,24 +43,10 @@ let pending: Promise<Outcome> | undefined;
 function outcome(): Promise<Outcome> {
   pending ??= (async () => {
     const script = `${Deno.execPath()} run -A ${SCRIPT}`;
-    let code: number, output: string, durationMs: number;
-    const t = performance.now();
-    if (direct) {
-      const out = await new Deno.Command("bash", {
-        args: ["-c", script],
-        cwd: new URL("../../", import.meta.url).pathname,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      code = out.code;
-      output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-      durationMs = Math.round(performance.now() - t);
-    } else {
-      ({ code, output, durationMs } = await runInGuest(script, {
-        timeoutMs: GUEST_TIMEOUT_MS,
-        onOutput: verbose ? (l) => console.log(`  guest| ${l}`) : undefined,
-      }));
-    }
+    const { code, output, durationMs } = await runWhereVrf(script, {
+      timeoutMs: GUEST_TIMEOUT_MS,
+      onOutput: verbose ? (l) => console.log(`  guest| ${l}`) : undefined,
+    });
     const line = output.split("\n").find((l) => l.startsWith("RESILIENCE_RESULT "));
     const result = line
       ? JSON.parse(line.slice("RESILIENCE_RESULT ".length)) as ResilienceResult

@@ -157,6 +157,30 @@ export function hostHasVrf(): Promise<boolean> {
   return vrfProbe;
 }
 
+/**
+ * Runs `script` (bash, from the repository root) where the kernel has VRF and MPLS: directly on
+ * a capable host ({@link hostHasVrf}), otherwise inside the QEMU guest ({@link runInGuest}).
+ */
+export async function runWhereVrf(
+  script: string,
+  options: Pick<RunInGuestOptions, "timeoutMs" | "onOutput"> = {},
+): Promise<GuestResult> {
+  if (!await hostHasVrf()) return await runInGuest(script, options);
+  const started = performance.now();
+  const out = await new Deno.Command("bash", {
+    args: ["-c", script],
+    cwd: new URL("../../../", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    output: dec.decode(out.stdout) + dec.decode(out.stderr),
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
 /** Keeps the last `max` lines of a stream. */
 class Tail {
   lines: string[] = [];
