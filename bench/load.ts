@@ -5,7 +5,7 @@
  *
  * 1. `--tenants` namespaces with `--pods` pods in total are written into NB in one transaction
  *    (host prefixes: one /32 per pod), and the agent's initial sync is awaited (every plane
- *    ran, nothing pending, kernel routes and FRR prefix-list entries = pods).
+ *    ran, nothing pending, kernel routes = pods, FRR VRF instances = tenants with pods).
  * 2. Churn: `--rate` changes per second (a pod deleted or a pod added, alternating, each its
  *    own transaction) for `--duration-s` seconds, while the agent's RSS (/proc/PID/status
  *    VmRSS) and its /metrics (reconcile backlog, reconcile runs) are sampled every
@@ -91,7 +91,10 @@ export interface LoadResult {
   /** Pods in NB at the end; kernel routes and FRR entries found at the end. */
   finalPods: number;
   finalKernelRoutes: number;
-  finalFrrEntries: number;
+  /** `router bgp ASN vrf X` instances in FRR at the end. */
+  finalFrrInstances: number;
+  /** Tenants with at least one pod at the end. */
+  finalTenants: number;
   rssMaxMb: number;
   rssGrowthMb: number;
   backlogMax: number;
@@ -260,9 +263,10 @@ log:
       const kernelRoutes = async () =>
         (await ip(ns, "-4", "route", "show", "table", "all", "proto", "245"))
           .split("\n").filter((l) => l.trim()).length;
-      const frrEntries = async () =>
-        ((await frr.vtysh("show running-config")).match(/^ip prefix-list VPNV4-/gm) ?? [])
+      const frrInstances = async () =>
+        ((await frr.vtysh("show running-config")).match(/^router bgp [0-9]+ vrf /gm) ?? [])
           .length;
+      const liveTenants = () => new Set(pods.map((p) => p.tenant)).size;
       let livePods = pods.length;
       /** Nothing pending, every plane ran since `since` runs, kernel and FRR match NB. */
       const settled = async (minRuns: Record<string, number>) => {
@@ -275,7 +279,7 @@ log:
             return false;
           }
         }
-        return await kernelRoutes() === livePods && await frrEntries() === livePods;
+        return await kernelRoutes() === livePods && await frrInstances() === liveTenants();
       };
       const describe = () => `agent did not settle; log tail:\n${logTail.slice(-3000)}`;
 
@@ -394,7 +398,7 @@ log:
       });
       const drainS = (performance.now() - tDrain) / 1000;
       const finalKernelRoutes = await kernelRoutes();
-      const finalFrrEntries = await frrEntries();
+      const finalFrrInstances = await frrInstances();
 
       const churn = samples.filter((s) => s.t > 0);
       const third = Math.max(1, Math.floor(churn.length / 3));
@@ -407,7 +411,8 @@ log:
         changes,
         finalPods: livePods,
         finalKernelRoutes,
-        finalFrrEntries,
+        finalFrrInstances,
+        finalTenants: liveTenants(),
         rssMaxMb: Math.max(...samples.map((s) => s.rssMb)),
         rssGrowthMb: mean(churn.slice(-third).map((s) => s.rssMb)) -
           mean(churn.slice(0, third).map((s) => s.rssMb)),
@@ -481,7 +486,7 @@ if (import.meta.main) {
   });
   console.log(
     `# drained ${f(r.drainS)} s after the last change; pods=${r.finalPods} ` +
-      `kernel_routes=${r.finalKernelRoutes} frr_entries=${r.finalFrrEntries}`,
+      `kernel_routes=${r.finalKernelRoutes} frr_instances=${r.finalFrrInstances} tenants=${r.finalTenants}`,
   );
   console.log(
     `rss_max_mb=${f(r.rssMaxMb)} rss_growth_mb=${f(r.rssGrowthMb)} ` +

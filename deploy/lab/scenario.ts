@@ -68,9 +68,8 @@ export const LAB = {
 
 /**
  * The node's own (operator) FRR configuration, before the agent adds its part. FRR's defaults
- * are kept; note `bgp route-map delay-timer 0` would not help the agent: FRR then never
- * re-evaluates routes after a route-map/prefix-list change (measured: a pod's route is never
- * advertised). The agent applies FRR before the kernel instead (see src/agent/agent.ts).
+ * are kept (`bgp route-map delay-timer 0` is not needed: a pod's route changes no FRR
+ * configuration, see src/frr/render.ts).
  */
 export const LAB_FRR_CONFIG = `frr defaults traditional
 hostname lab-node

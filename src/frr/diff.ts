@@ -19,12 +19,12 @@ import type {
 } from "./model.ts";
 import {
   AGENT_PEER_MARKER,
-  agentObjectName,
   blockLines,
+  exportPolicyName,
   GLOBAL_SECTIONS,
-  parseAgentObjectName,
-  PREFIX_LIST_SEQ_STEP,
-  prefixListLine,
+  isAgentObjectName,
+  legacyObjectName,
+  parseLegacyObjectName,
   vrfInstanceHeader,
 } from "./render.ts";
 import { findSection } from "./running_config.ts";
@@ -39,7 +39,7 @@ export interface FrrDiff {
   readonly removed: readonly string[];
   /** VRFs of present tenants that needed some commands. */
   readonly changed: readonly string[];
-  /** True when the global instance (router-id, agent peers) needed commands. */
+  /** True when the global instance (router-id, agent peers) or the export policy needed commands. */
   readonly globalChanged: boolean;
   /** True when no agent-owned configuration was found in FRR at all. */
   readonly empty: boolean;
@@ -56,17 +56,12 @@ export class FrrConflictError extends Error {
   override name = "FrrConflictError";
 }
 
-interface PrefixListEntry {
-  line: string;
-  seq: number;
-  /** `permit P` when the entry is a plain permit of one prefix, else undefined. */
-  prefix?: string;
-}
-
 interface RunningIndex {
   global?: { asn: number; block: ConfigBlock };
   instances: Map<string, { asn: number; block: ConfigBlock; owned: boolean }>;
-  prefixLists: Map<string, PrefixListEntry[]>;
+  /** Entry lines of agent prefix-lists (export policy and legacy) by list name. */
+  prefixLists: Map<string, string[]>;
+  /** Agent route-map blocks (export policy and legacy) by name. */
   routeMaps: Map<string, ConfigBlock[]>;
   agentPeers: Set<string>;
 }
@@ -80,10 +75,10 @@ function parseAsn(text: string | undefined): number | undefined {
 }
 
 function instanceOwned(vrf: string, block: ConfigBlock): boolean {
-  const marks = new Set([
-    `redistribute kernel route-map ${agentObjectName(vrf, 4)}`,
-    `redistribute kernel route-map ${agentObjectName(vrf, 6)}`,
-  ]);
+  const marks = new Set(
+    [exportPolicyName(4), exportPolicyName(6), legacyObjectName(vrf, 4), legacyObjectName(vrf, 6)]
+      .map((name) => `redistribute kernel route-map ${name}`),
+  );
   return block.sections.some((s) => s.lines.some((l) => marks.has(l)));
 }
 
@@ -117,16 +112,12 @@ function indexRunning(blocks: readonly ConfigBlock[]): RunningIndex {
       }
     } else if ((t[0] === "ip" || t[0] === "ipv6") && t[1] === "prefix-list" && t.length > 2) {
       const name = t[2];
-      const owner = parseAgentObjectName(name);
-      if (!owner) continue;
+      if (!isAgentObjectName(name)) continue;
       let entries = index.prefixLists.get(name);
       if (!entries) index.prefixLists.set(name, entries = []);
-      const seq = t[3] === "seq" && /^[0-9]{1,10}$/.test(t[4] ?? "") ? Number(t[4]) : -1;
-      const plain = t.length === 7 && t[5] === "permit" &&
-        (t[0] === "ip") === (owner.family === 4);
-      entries.push({ line: block.header, seq, prefix: plain ? t[6] : undefined });
+      entries.push(block.header);
     } else if (t[0] === "route-map" && t.length === 4) {
-      if (!parseAgentObjectName(t[1])) continue;
+      if (!isAgentObjectName(t[1])) continue;
       let list = index.routeMaps.get(t[1]);
       if (!list) index.routeMaps.set(t[1], list = []);
       list.push(block);
@@ -279,55 +270,64 @@ function diffPeer(
   }
 }
 
-function diffPrefixLists(
-  tenant: DesiredTenant,
+/**
+ * The export policy: prefix-list entries compared as whole lines (removals first: FRR keeps
+ * one entry per sequence number and ignores one duplicating a prefix), route-maps by their
+ * `match` lines. Returns whether any command was needed.
+ */
+function diffPolicy(
+  desired: DesiredGlobal,
   index: RunningIndex,
-  out: { remove: string[]; add: string[] },
-): void {
+  out: { remove: string[]; add: string[]; maps: string[] },
+): boolean {
+  const before = out.remove.length + out.add.length + out.maps.length;
   for (const family of [4, 6] as const) {
-    const name = tenant.names[family];
-    const entries = index.prefixLists.get(name) ?? [];
-    const want = new Set(tenant.prefixes[family]);
-    const kept = new Set<string>();
-    let maxSeq = 0;
-    for (const e of entries) {
-      if (e.prefix !== undefined && want.has(e.prefix) && !kept.has(e.prefix)) {
-        kept.add(e.prefix);
-        maxSeq = Math.max(maxSeq, e.seq);
-      } else {
-        out.remove.push(`no ${e.line}`);
-      }
-    }
-    for (const p of tenant.prefixes[family]) {
-      if (kept.has(p)) continue;
-      maxSeq += PREFIX_LIST_SEQ_STEP;
-      out.add.push(prefixListLine({ name, family, seq: maxSeq, prefix: p }));
-    }
+    const name = exportPolicyName(family);
+    const want = desired.policy.filter((b) => !b.end && b.header.split(" ", 3)[2] === name)
+      .map((b) => b.header);
+    const d = keyedDiff(index.prefixLists.get(name) ?? [], want, (l) => l);
+    out.remove.push(...d.remove);
+    out.add.push(...d.add);
+  }
+  for (const family of [4, 6] as const) {
+    const name = exportPolicyName(family);
+    const block = desired.policy.find((b) => b.header.startsWith(`route-map ${name} `));
+    if (block) diffRouteMap(block, index, out.maps);
+    else if (index.routeMaps.has(name)) out.maps.push(`no route-map ${name}`);
+  }
+  return out.remove.length + out.add.length + out.maps.length !== before;
+}
+
+function diffRouteMap(block: ConfigBlock, index: RunningIndex, out: string[]): void {
+  const name = block.header.split(" ")[1];
+  const running = index.routeMaps.get(name) ?? [];
+  let found: ConfigBlock | undefined;
+  for (const r of running) {
+    if (r.header === block.header && !found) found = r;
+    else out.push(`no ${r.header}`);
+  }
+  // No `exit` after route-map bodies: in FRR 8.4 an `exit` from a route-map commits the
+  // pending configuration (cost grows with the whole configuration). vtysh leaves the node by
+  // itself at the next top-level command.
+  if (!found) {
+    out.push(...blockLines({ ...block, end: undefined }));
+    return;
+  }
+  const d = keyedDiff(found.lines, block.lines, (l) => l.startsWith("match ") ? l : undefined);
+  if (d.remove.length + d.add.length > 0) {
+    out.push(block.header, ...[...d.remove, ...d.add].map((l) => ` ${l}`));
   }
 }
 
-function diffRouteMaps(tenant: DesiredTenant, index: RunningIndex, out: string[]): void {
-  for (const block of tenant.blocks) {
-    if (!block.header.startsWith("route-map ")) continue;
-    const name = block.header.split(" ")[1];
-    const running = index.routeMaps.get(name) ?? [];
-    let found: ConfigBlock | undefined;
-    for (const r of running) {
-      if (r.header === block.header && !found) found = r;
-      else out.push(`no ${r.header}`);
-    }
-    // No `exit` after route-map bodies: in FRR 8.4 an `exit` from a route-map commits the
-    // pending configuration (cost grows with the whole configuration: 100 tenants' route-maps
-    // take 2.2 s with `exit`, 0.27 s without). vtysh leaves the node by itself at the next
-    // top-level command.
-    if (!found) {
-      out.push(...blockLines({ ...block, end: undefined }));
-      continue;
-    }
-    const d = keyedDiff(found.lines, block.lines, (l) => l.startsWith("match ") ? l : undefined);
-    if (d.remove.length + d.add.length > 0) {
-      out.push(block.header, ...[...d.remove, ...d.add].map((l) => ` ${l}`));
-    }
+/** Removes the per-VRF prefix-lists and route-maps earlier versions wrote. */
+function removeLegacyObjects(index: RunningIndex, out: string[]): void {
+  for (const name of index.routeMaps.keys()) {
+    if (parseLegacyObjectName(name)) out.push(`no route-map ${name}`);
+  }
+  for (const [name, entries] of index.prefixLists) {
+    if (!parseLegacyObjectName(name)) continue;
+    const kinds = new Set(entries.map((e) => e.split(" ", 1)[0]));
+    for (const kind of kinds) out.push(`no ${kind} prefix-list ${name}`);
   }
 }
 
@@ -383,25 +383,10 @@ function ownedVrfs(index: RunningIndex): Set<string> {
   const vrfs = new Set<string>();
   for (const [vrf, inst] of index.instances) if (inst.owned) vrfs.add(vrf);
   for (const name of [...index.prefixLists.keys(), ...index.routeMaps.keys()]) {
-    const owner = parseAgentObjectName(name);
+    const owner = parseLegacyObjectName(name);
     if (owner) vrfs.add(owner.vrf);
   }
   return vrfs;
-}
-
-function removeVrf(vrf: string, index: RunningIndex, out: string[]): void {
-  const inst = index.instances.get(vrf);
-  // No `no vrf`: the agent writes no `vrf` block (see render.ts), and `no vrf` fails while
-  // the kernel VRF device exists.
-  if (inst?.owned) out.push(`no ${vrfInstanceHeader(inst.asn, vrf)}`);
-  for (const family of [4, 6] as Family[]) {
-    const name = agentObjectName(vrf, family);
-    const maps = index.routeMaps.get(name) ?? [];
-    if (maps.length > 0) out.push(`no route-map ${name}`);
-    const entries = index.prefixLists.get(name) ?? [];
-    const kinds = new Set(entries.map((e) => e.line.split(" ", 1)[0]));
-    for (const kind of kinds) out.push(`no ${kind} prefix-list ${name}`);
-  }
 }
 
 /**
@@ -416,37 +401,38 @@ export function diffFrrConfig(
 ): FrrDiff {
   const index = indexRunning(running);
   const owned = ownedVrfs(index);
-  const empty = owned.size === 0 && index.agentPeers.size === 0;
+  const policyFound = [4, 6].some((f) =>
+    index.prefixLists.has(exportPolicyName(f as Family)) ||
+    index.routeMaps.has(exportPolicyName(f as Family))
+  );
+  const empty = owned.size === 0 && index.agentPeers.size === 0 && !policyFound;
   const wanted = new Set(desired.tenants.map((t) => t.vrf));
   const removed = [...owned].filter((v) => !wanted.has(v)).sort();
   const out: string[] = [];
-  for (const vrf of removed) removeVrf(vrf, index, out);
-  // Prefix-list removals go first: FRR silently ignores an entry duplicating a prefix.
-  const lists = { remove: [] as string[], add: [] as string[] };
-  const maps: string[] = [];
+  // No `no vrf`: the agent writes no `vrf` block (see render.ts), and `no vrf` fails while
+  // the kernel VRF device exists.
+  for (const vrf of removed) {
+    const inst = index.instances.get(vrf);
+    if (inst?.owned) out.push(`no ${vrfInstanceHeader(inst.asn, vrf)}`);
+  }
+  const policy = { remove: [] as string[], add: [] as string[], maps: [] as string[] };
+  const policyChanged = diffPolicy(desired.global, index, policy);
   const instances: string[] = [];
   const added: string[] = [];
   const changed: string[] = [];
-  const touched = new Set<string>();
   for (const t of desired.tenants) {
-    const before = [lists.remove.length + lists.add.length, maps.length];
-    diffPrefixLists(t, index, lists);
-    diffRouteMaps(t, index, maps);
     const what = diffInstance(t, index, instances);
     if (what === "added") added.push(t.vrf);
-    else if (
-      what === "changed" || lists.remove.length + lists.add.length !== before[0] ||
-      maps.length !== before[1]
-    ) {
-      touched.add(t.vrf);
-    }
+    else if (what === "changed") changed.push(t.vrf);
   }
-  for (const t of desired.tenants) if (touched.has(t.vrf)) changed.push(t.vrf);
-  // Appended in loops: spreading 100,000 lines into push() overflows the call stack.
-  for (const part of [lists.remove, lists.add, maps]) for (const l of part) out.push(l);
+  // Appended in loops: spreading many lines into push() can overflow the call stack.
   const globalOut: string[] = [];
-  const globalChanged = diffGlobal(desired.global, index, globalOut);
-  for (const part of [globalOut, instances]) for (const l of part) out.push(l);
+  const globalChanged = diffGlobal(desired.global, index, globalOut) || policyChanged;
+  for (const part of [policy.remove, policy.add, policy.maps, globalOut, instances]) {
+    for (const l of part) out.push(l);
+  }
+  // Last: the instances no longer refer to them.
+  removeLegacyObjects(index, out);
   if (options.mode === "full") {
     for (const b of desired.blocks) {
       out.push(...blockLines(b.header.startsWith("route-map ") ? { ...b, end: undefined } : b));

@@ -22,9 +22,12 @@ export type {
 export {
   AGENT_OBJECT_PREFIX,
   AGENT_PEER_MARKER,
-  agentObjectName,
   blocksText,
-  parseAgentObjectName,
+  exportPolicyName,
+  isAgentObjectName,
+  legacyObjectName,
+  parseLegacyObjectName,
+  renderExportPolicy,
   renderFrrConfig,
 } from "./render.ts";
 export { FrrRenderError } from "./validate.ts";

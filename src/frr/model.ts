@@ -49,11 +49,7 @@ export interface DesiredTenant {
   readonly asn: number;
   readonly rd: string;
   readonly rt: string;
-  /** Canonical prefix texts per family, sorted as the tenant lists them. */
-  readonly prefixes: { readonly 4: readonly string[]; readonly 6: readonly string[] };
-  /** Agent-owned object names (prefix-list and route-map) per family. */
-  readonly names: { readonly 4: string; readonly 6: string };
-  /** The blocks of this tenant, in application order. */
+  /** The blocks of this tenant (its `router bgp ASN vrf X` instance). */
   readonly blocks: readonly ConfigBlock[];
 }
 
@@ -76,6 +72,11 @@ export interface DesiredGlobal {
   readonly peers: readonly DesiredPeer[];
   /** The whole `router bgp ASN` block. */
   readonly block: ConfigBlock;
+  /**
+   * The export policy shared by every tenant instance: prefix-list entries and route-maps
+   * (`VPNV4-EXPORT-V4`, `VPNV4-EXPORT-V6`), IPv4 before IPv6, in application order.
+   */
+  readonly policy: readonly ConfigBlock[];
 }
 
 /** The renderer's output: structured for the incremental apply, text for `render`. */

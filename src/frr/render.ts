@@ -2,10 +2,23 @@
  * Desired state → FRR configuration, both as structured blocks (for the incremental apply)
  * and as text (for `render` and `vtysh -f`).
  *
+ * What a tenant exports is selected by the kernel, not by FRR: the agent owns each tenant's
+ * VRF route table and installs there exactly the tenant's prefixes (blackhole routes with the
+ * agent's rtm_protocol), and each tenant's BGP instance redistributes that table. All tenant
+ * instances share one export policy per family, `VPNV4-EXPORT-V4` / `VPNV4-EXPORT-V6`
+ * (prefix-list and route-map of the same name), rendered from `tenants.policy`: never a
+ * default route, nothing inside a `deny` range, only what is inside an `allowed` range. A
+ * pod or VM coming or going therefore changes no FRR configuration at all, and a new tenant
+ * is one `router bgp ASN vrf X` block: FRR 8.4's bgpd re-evaluates every BGP instance on any
+ * prefix-list or route-map change, so per-tenant lists made each tenant change cost time
+ * proportional to the number of tenants (measured: 170 ms vs 30 ms per added tenant with
+ * 1,000 present; 60 s vs 1.6 s for the initial 1,000).
+ *
  * Agent-owned objects are recognisable in any running configuration:
- * - prefix-lists and route-maps are named `VPNV4-<vrf>-V4` / `VPNV4-<vrf>-V6`;
+ * - the export policy prefix-lists and route-maps `VPNV4-EXPORT-V4` / `VPNV4-EXPORT-V6`, and
+ *   the per-VRF `VPNV4-<vrf>-V4` / `-V6` objects earlier versions wrote (removed on sight);
  * - a `router bgp ASN vrf <vrf>` instance is the agent's when it redistributes kernel routes
- *   through its `VPNV4-<vrf>-V4`/`-V6` route-map;
+ *   through one of these route-maps;
  * - a neighbor of the global instance is the agent's when its description starts with
  *   `vpnv4-agent`.
  *
@@ -23,7 +36,8 @@
  * - `ebgp-multihop` for iBGP peers or TTL 1 (FRR ignores and hides it).
  * @module
  */
-import type { PeerConfig } from "../config/mod.ts";
+import type { PeerConfig, PolicyConfig } from "../config/mod.ts";
+import { formatPrefix, type IpPrefix, parsePrefix } from "../net/mod.ts";
 import { PEER_FAMILIES } from "../config/mod.ts";
 import type {
   ConfigBlock,
@@ -57,15 +71,30 @@ export const AGENT_PEER_MARKER = "vpnv4-agent";
 /** Gap between rendered prefix-list sequence numbers. */
 export const PREFIX_LIST_SEQ_STEP = 10;
 
-/** Name of the agent's prefix-list and route-map for a VRF and family. */
-export function agentObjectName(vrf: string, family: Family): string {
+/** Name of the export policy prefix-list and route-map shared by every tenant VRF. */
+export function exportPolicyName(family: Family): string {
+  return `${AGENT_OBJECT_PREFIX}EXPORT-V${family}`;
+}
+
+/** Name of the per-VRF prefix-list and route-map that earlier versions wrote. */
+export function legacyObjectName(vrf: string, family: Family): string {
   return `${AGENT_OBJECT_PREFIX}${vrf}-V${family}`;
 }
 
-/** The VRF and family an agent object name belongs to, or undefined for other names. */
-export function parseAgentObjectName(name: string): { vrf: string; family: Family } | undefined {
+/**
+ * The VRF and family of a per-VRF object name earlier versions wrote, or undefined for other
+ * names (the export policy's included).
+ */
+export function parseLegacyObjectName(name: string): { vrf: string; family: Family } | undefined {
+  if (name === exportPolicyName(4) || name === exportPolicyName(6)) return undefined;
   const m = /^VPNV4-([A-Za-z0-9_.-]{1,15})-V([46])$/.exec(name);
   return m ? { vrf: m[1], family: Number(m[2]) as Family } : undefined;
+}
+
+/** Whether a prefix-list or route-map name is the agent's (export policy or legacy). */
+export function isAgentObjectName(name: string): boolean {
+  return name === exportPolicyName(4) || name === exportPolicyName(6) ||
+    parseLegacyObjectName(name) !== undefined;
 }
 
 /** `address-family` header for a peer family. */
@@ -107,9 +136,8 @@ export function prefixListLine(entry: PrefixListEntryText): string {
   return `${family === 4 ? "ip" : "ipv6"} prefix-list ${name} seq ${seq} permit ${prefix}`;
 }
 
-/** The agent's route-map block for a VRF and family. */
-export function routeMapBlock(vrf: string, family: Family): ConfigBlock {
-  const name = agentObjectName(vrf, family);
+/** A route-map block that permits what the prefix-list of the same name permits. */
+export function routeMapBlock(name: string, family: Family): ConfigBlock {
   return {
     header: `route-map ${name} permit 10`,
     lines: [`match ${family === 4 ? "ip" : "ipv6"} address prefix-list ${name}`],
@@ -118,14 +146,61 @@ export function routeMapBlock(vrf: string, family: Family): ConfigBlock {
   };
 }
 
+function policyRanges(field: string, texts: readonly string[]): IpPrefix[] {
+  return texts.map((text, i) => {
+    try {
+      return parsePrefix(text);
+    } catch (e) {
+      throw new FrrRenderError(`${field}[${i}]`, `${JSON.stringify(text)} is not a CIDR`, {
+        cause: e,
+      });
+    }
+  });
+}
+
+/**
+ * The export policy of one family: the prefix-list (default route denied, then every `deny`
+ * range, then every `allowed` range, each with all longer prefixes) and its route-map.
+ * Entries that FRR would hold as duplicates (same prefix and range) are left out; a family
+ * without any allowed range exports nothing.
+ */
+export function renderExportPolicy(policy: PolicyConfig, family: Family): ConfigBlock[] {
+  const name = exportPolicyName(family);
+  const max = family === 4 ? 32 : 128;
+  const entries: { action: "permit" | "deny"; prefix: IpPrefix }[] = [
+    { action: "deny", prefix: parsePrefix(family === 4 ? "0.0.0.0/0" : "::/0") },
+  ];
+  const deny = policyRanges("tenants.policy.deny", policy.deny ?? []);
+  const allowed = policyRanges("tenants.policy.allowed", policy.allowed ?? []);
+  for (const prefix of deny) if (prefix.family === family) entries.push({ action: "deny", prefix });
+  for (const prefix of allowed) {
+    if (prefix.family === family) entries.push({ action: "permit", prefix });
+  }
+  const seen = new Set<string>();
+  const blocks: ConfigBlock[] = [];
+  for (const [i, { action, prefix }] of entries.entries()) {
+    const text = assertPrefix(`tenants.policy: ${formatPrefix(prefix)}`, prefix);
+    // The default route alone is denied (exactly); a range covers its longer prefixes.
+    const range = i === 0 || prefix.length === max ? text : `${text} le ${max}`;
+    if (seen.has(range)) continue;
+    // seq 5 for the default route, then 10, 20, …
+    const seq = seen.size === 0 ? PREFIX_LIST_SEQ_STEP / 2 : seen.size * PREFIX_LIST_SEQ_STEP;
+    seen.add(range);
+    blocks.push({
+      header: `${family === 4 ? "ip" : "ipv6"} prefix-list ${name} seq ${seq} ${action} ${range}`,
+      lines: [],
+      sections: [],
+    });
+  }
+  blocks.push(routeMapBlock(name, family));
+  return blocks;
+}
+
 /** Lines of a tenant VRF address-family section, in FRR's display order. */
-export function vrfFamilyLines(
-  vrf: string,
-  options: { family: Family; rd: string; rt: string },
-): string[] {
+export function vrfFamilyLines(options: { family: Family; rd: string; rt: string }): string[] {
   const { family, rd, rt } = options;
   return [
-    `redistribute kernel route-map ${agentObjectName(vrf, family)}`,
+    `redistribute kernel route-map ${exportPolicyName(family)}`,
     "label vpn export auto",
     `rd vpn export ${rd}`,
     `rt vpn both ${rt}`,
@@ -213,7 +288,14 @@ export function renderGlobal(input: FrrInput): DesiredGlobal {
     sections,
     end: "exit",
   };
-  return { asn, routerId, lines, peers, block };
+  // The export policy exists while some tenant uses it: with none (e.g. withdraw on exit)
+  // the agent leaves nothing of its own in FRR but its peers.
+  const policy = input.tenants.length === 0
+    ? []
+    : ([4, 6] as const).flatMap((family) =>
+      renderExportPolicy(input.config.tenants.policy, family)
+    );
+  return { asn, routerId, lines, peers, block, policy };
 }
 
 /** Renders one tenant (already-validated global values passed in). */
@@ -234,41 +316,18 @@ function renderTenant(
   const vrf = assertVrfName(`tenant ${name}: allocation.vrf`, allocation.vrf);
   const rd = assertRouteTarget(`tenant ${name}: allocation.rd`, allocation.rd);
   const rt = assertRouteTarget(`tenant ${name}: allocation.rt`, allocation.rt);
-  const prefixes: { 4: string[]; 6: string[] } = { 4: [], 6: [] };
-  const seen = new Set<string>();
-  for (const [i, p] of (tenant.prefixes ?? []).entries()) {
-    const text = assertPrefix(`tenant ${name}: prefixes[${i}]`, p);
-    if (seen.has(text)) continue;
-    seen.add(text);
-    prefixes[p.family].push(text);
-  }
-  const names = { 4: agentObjectName(vrf, 4), 6: agentObjectName(vrf, 6) };
-  const blocks: ConfigBlock[] = [];
-  for (const family of [4, 6] as const) {
-    prefixes[family].forEach((p, i) => {
-      blocks.push({
-        header: prefixListLine({
-          name: names[family],
-          family,
-          seq: (i + 1) * PREFIX_LIST_SEQ_STEP,
-          prefix: p,
-        }),
-        lines: [],
-        sections: [],
-      });
-    });
-  }
-  blocks.push(routeMapBlock(vrf, 4), routeMapBlock(vrf, 6));
-  blocks.push({
+  // The tenant's prefixes are not rendered: the kernel plane puts them into the VRF's table,
+  // which the instance redistributes through the shared export policy.
+  const blocks: ConfigBlock[] = [{
     header: vrfInstanceHeader(global.asn, vrf),
     lines: [`bgp router-id ${global.routerId}`],
     sections: ([4, 6] as const).map((family) => ({
       header: `address-family ipv${family} unicast`,
-      lines: vrfFamilyLines(vrf, { family, rd, rt }),
+      lines: vrfFamilyLines({ family, rd, rt }),
     })),
     end: "exit",
-  });
-  return { tenant: name, vrf, asn: global.asn, rd, rt, prefixes, names, blocks };
+  }];
+  return { tenant: name, vrf, asn: global.asn, rd, rt, blocks };
 }
 
 /** Renders the tenants only (sorted by VRF name); validates every value. */
@@ -328,20 +387,18 @@ export function blocksText(blocks: readonly ConfigBlock[]): string {
  * Renders the desired FRR configuration. Throws {@link FrrRenderError} naming the field when
  * any value does not match its strict grammar.
  *
- * Order: prefix-lists, route-maps, the global instance, then the VRF instances; tenants
- * sorted by VRF name, peers in configuration order.
+ * Order: the export policy's prefix-lists and route-maps, the global instance, then the VRF
+ * instances; tenants sorted by VRF name, peers in configuration order.
  */
 export function renderFrrConfig(input: FrrInput): RenderedFrrConfig {
   const global = renderGlobal(input);
   const tenants = renderTenants(input, global);
-  const byKind = (pick: (b: ConfigBlock) => boolean) =>
-    tenants.flatMap((t) => t.blocks.filter(pick));
   const blocks: ConfigBlock[] = [
-    ...byKind((b) => b.header.startsWith("ip prefix-list ")),
-    ...byKind((b) => b.header.startsWith("ipv6 prefix-list ")),
-    ...byKind((b) => b.header.startsWith("route-map ")),
+    ...global.policy.filter((b) => b.header.startsWith("ip prefix-list ")),
+    ...global.policy.filter((b) => b.header.startsWith("ipv6 prefix-list ")),
+    ...global.policy.filter((b) => b.header.startsWith("route-map ")),
     global.block,
-    ...byKind((b) => b.header.startsWith("router bgp ")),
+    ...tenants.flatMap((t) => t.blocks),
   ];
   return { global, tenants, blocks, text: blocksText(blocks) };
 }

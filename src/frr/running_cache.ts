@@ -1,77 +1,74 @@
 /**
- * What FRR holds of the agent's configuration, kept between applies: the global instance and,
- * per VRF, the agent's prefix-list entries, route-maps and the BGP instance, as FRR shows them.
+ * What FRR holds of the agent's configuration, kept between applies: the global instance,
+ * the export policy (prefix-lists and route-maps) and, per VRF, the BGP instance, as FRR shows
+ * them.
  *
  * Filled from a parsed `show running-config` (full resync) and updated with every batch FRR
  * accepted, so that a change of a few tenants is diffed against their blocks alone, without
  * reading (and parsing) the whole running-config again. FRR's own rendering of a block the
  * agent sent is the rendered block itself (the renderer writes FRR's display form and order,
- * which the incremental diff's fast path relies on as well); prefix-list entries are tracked
- * line by line because the diff numbers new entries after the highest kept one.
+ * which the incremental diff's fast path relies on as well).
+ *
+ * The global instance and the export policy are kept as read: a batch that changes them
+ * makes the applier read running-config again. Per-VRF objects of earlier versions are not
+ * kept: the full apply that fills the cache removes them.
  * @module
  */
 import type { ConfigBlock, DesiredTenant } from "./model.ts";
-import { parseAgentObjectName } from "./render.ts";
+import { exportPolicyName } from "./render.ts";
 
-interface VrfBlocks {
-  /** Entry lines of the VRF's agent prefix-lists (`ip prefix-list VPNV4-x-V4 seq …`). */
-  prefixLists: string[];
-  /** The VRF's agent route-map blocks. */
-  routeMaps: ConfigBlock[];
-  /** `router bgp ASN vrf X` (the agent's or the operator's). */
-  instance?: ConfigBlock;
-}
-
-const ROUTE_MAP = "route-map ";
 const ROUTER_BGP = "router bgp ";
+const POLICY_NAMES = new Set([exportPolicyName(4), exportPolicyName(6)]);
 
-/** The agent-relevant part of FRR's configuration, per VRF. */
+/** The agent-relevant part of FRR's configuration. */
 export class RunningCache {
   /** The global `router bgp ASN` block as read (undefined when FRR had none). */
   readonly global?: ConfigBlock;
-  readonly #vrfs = new Map<string, VrfBlocks>();
+  /** The export policy's prefix-list entries and route-maps as read. */
+  readonly policy: readonly ConfigBlock[];
+  /** `router bgp ASN vrf X` blocks (the agent's or the operator's) by VRF. */
+  readonly #instances = new Map<string, ConfigBlock>();
 
   /** Indexes parsed running-config blocks; blocks the agent never diffs are dropped. */
   constructor(blocks: readonly ConfigBlock[]) {
     let global: ConfigBlock | undefined;
+    const policy: ConfigBlock[] = [];
     for (const block of blocks) {
-      const t = block.header.split(" ");
+      const t = block.header.split(" ", 5);
       if (t[0] === "router" && t[1] === "bgp") {
         if (t.length === 3) global ??= block;
-        else if (t.length === 5 && t[3] === "vrf") this.#entry(t[4]).instance = block;
-      } else if ((t[0] === "ip" || t[0] === "ipv6") && t[1] === "prefix-list" && t.length > 2) {
-        const owner = parseAgentObjectName(t[2]);
-        if (owner) this.#entry(owner.vrf).prefixLists.push(block.header);
-      } else if (t[0] === "route-map" && t.length === 4) {
-        const owner = parseAgentObjectName(t[1]);
-        if (owner) this.#entry(owner.vrf).routeMaps.push(block);
+        else if (t.length === 5 && t[3] === "vrf") this.#instances.set(t[4], block);
+      } else if ((t[0] === "ip" || t[0] === "ipv6") && t[1] === "prefix-list") {
+        if (POLICY_NAMES.has(t[2])) policy.push(block);
+      } else if (t[0] === "route-map" && POLICY_NAMES.has(t[1])) {
+        policy.push(block);
       }
     }
     this.global = global;
+    this.policy = policy;
   }
 
-  /** VRFs with any block in the cache. */
+  /** VRFs with a BGP instance in the cache. */
   get size(): number {
-    return this.#vrfs.size;
+    return this.#instances.size;
   }
 
-  /** Names of the VRFs with any block in the cache. */
+  /** Names of the VRFs with a BGP instance in the cache. */
   vrfs(): string[] {
-    return [...this.#vrfs.keys()];
+    return [...this.#instances.keys()];
   }
 
   /**
-   * A running-config made of the global instance and the blocks of `vrfs` only, for
-   * {@link diffFrrConfig} with a desired state holding just these VRFs' tenants.
+   * A running-config made of the global instance, the export policy and the instances of
+   * `vrfs` only, for {@link diffFrrConfig} with a desired state holding just these VRFs'
+   * tenants.
    */
   blocksFor(vrfs: Iterable<string>): ConfigBlock[] {
     const out: ConfigBlock[] = this.global ? [this.global] : [];
+    out.push(...this.policy);
     for (const vrf of vrfs) {
-      const e = this.#vrfs.get(vrf);
-      if (!e) continue;
-      for (const header of e.prefixLists) out.push({ header, lines: [], sections: [] });
-      out.push(...e.routeMaps);
-      if (e.instance) out.push(e.instance);
+      const instance = this.#instances.get(vrf);
+      if (instance) out.push(instance);
     }
     return out;
   }
@@ -79,52 +76,25 @@ export class RunningCache {
   /**
    * Records a batch FRR accepted: `lines` (the diff of `vrfs` against {@link blocksFor}) and
    * `desired`, the desired tenants of those VRFs by VRF name. Changes to the global instance
-   * are not tracked: after a batch that changed it the cache must be read again.
+   * and the export policy are not tracked: after a batch that changed them the cache must be
+   * read again.
    */
   record(
     lines: readonly string[],
     desired: ReadonlyMap<string, DesiredTenant>,
     vrfs: Iterable<string>,
   ): void {
-    for (const line of lines) {
-      const c = line.charCodeAt(0);
-      // Prefix-list commands are one-line, top-level: `[no ](ip|ipv6) prefix-list NAME …`.
-      if (c !== 0x69 /* i */ && c !== 0x6e /* n */) continue;
-      const negated = line.startsWith("no ");
-      const body = negated ? line.slice(3) : line;
-      const t = body.split(" ", 4);
-      if ((t[0] !== "ip" && t[0] !== "ipv6") || t[1] !== "prefix-list" || t.length < 3) continue;
-      const owner = parseAgentObjectName(t[2]);
-      if (!owner) continue;
-      const e = this.#entry(owner.vrf);
-      if (!negated) e.prefixLists.push(body);
-      else if (t.length === 3) {
-        const list = `${t[0]} prefix-list ${t[2]} `;
-        e.prefixLists = e.prefixLists.filter((h) => !h.startsWith(list));
-      } else e.prefixLists = e.prefixLists.filter((h) => h !== body);
-    }
     const sent = new Set(lines);
     for (const vrf of vrfs) {
-      const e = this.#entry(vrf);
       const want = desired.get(vrf);
+      const instance = this.#instances.get(vrf);
       if (want) {
-        e.routeMaps = want.blocks.filter((b) => b.header.startsWith(ROUTE_MAP));
-        e.instance = want.blocks.find((b) => b.header.startsWith(ROUTER_BGP));
-      } else {
-        // The diff removes the agent's route-maps of a VRF no longer desired, and its BGP
-        // instance when it is the agent's (an operator instance stays).
-        e.routeMaps = [];
-        if (e.instance && sent.has(`no ${e.instance.header}`)) e.instance = undefined;
-      }
-      if (e.prefixLists.length === 0 && e.routeMaps.length === 0 && !e.instance) {
-        this.#vrfs.delete(vrf);
+        this.#instances.set(vrf, want.blocks.find((b) => b.header.startsWith(ROUTER_BGP))!);
+      } else if (instance && sent.has(`no ${instance.header}`)) {
+        // The diff removes the agent's BGP instance of a VRF no longer desired (an operator
+        // instance stays).
+        this.#instances.delete(vrf);
       }
     }
-  }
-
-  #entry(vrf: string): VrfBlocks {
-    let e = this.#vrfs.get(vrf);
-    if (!e) this.#vrfs.set(vrf, e = { prefixLists: [], routeMaps: [] });
-    return e;
   }
 }

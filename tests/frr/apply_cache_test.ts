@@ -15,7 +15,7 @@ import {
   renderFrrConfig,
   Vtysh,
 } from "../../src/frr/mod.ts";
-import { exampleConfig, tenant } from "./example.ts";
+import { exampleConfig, legacyFrrConfig, tenant } from "./example.ts";
 
 const OPERATOR = [
   "ip prefix-list OPERATOR-PL seq 5 permit 192.168.0.0/16",
@@ -57,6 +57,13 @@ function rng(seed: number): () => number {
   };
 }
 
+/** The tenants' allocations, as comparable text. */
+function allocations(tenants: Map<string, FrrTenantInput>): string {
+  return JSON.stringify(
+    [...tenants.values()].map((t) => t.allocation).sort((a, b) => a.tenant < b.tenant ? -1 : 1),
+  );
+}
+
 function randomTenant(name: string, table: number, rand: () => number): FrrTenantInput {
   const n = Math.floor(rand() * 4);
   const prefixes: string[] = [];
@@ -83,6 +90,7 @@ Deno.test({
     assertEquals(first.source, "running-config");
     assert(applier.cached, "cache not filled after a full apply without global changes");
     let fromCache = 0;
+    let prefixOnly = 0;
     for (let round = 0; round < 14; round++) {
       const next = new Map(tenants);
       const ops = 1 + Math.floor(rand() * 3);
@@ -99,16 +107,24 @@ Deno.test({
           next.set(pick, randomTenant(pick, old.allocation.table, rand));
         }
       }
+      // Only a tenant's allocation (VRF, RD, RT) is FRR's business: prefix changes send nothing.
+      const sameAllocations = allocations(next) === allocations(tenants);
       tenants = next;
       const input = inputOf(frr, [...tenants.values()]);
       const r = await applier.apply(input, { verify: round % 3 === 0 });
       if (r.source === "cache") fromCache++;
+      if (sameAllocations) {
+        assertEquals(r.linesSent, 0, `round ${round}: prefix changes only`);
+        prefixOnly++;
+      } else assert(r.linesSent > 0, `round ${round}: allocations changed, nothing sent`);
+      assert(!r.lines.some((l) => l.includes("prefix-list")), r.lines.join("\n"));
       await assertInSync(input, `round ${round}`);
       // Nothing changed: nothing is sent and nothing is read.
       const again = await applier.apply(input, { verify: false });
       assertEquals([again.source, again.linesSent], ["cache", 0]);
     }
     assertEquals(fromCache, 14, "every change should have been applied from the cache");
+    assert(prefixOnly > 0, "no round changed prefixes only (seed)");
     await operatorIntact(frr);
     // The agent's objects are bgpd's alone.
     const zebra = await vtysh.run(["-d", "zebra", "-c", "show running-config"]);
@@ -122,7 +138,6 @@ Deno.test({
     await using frr = await startFrr({ bgpPort: 0 });
     const vtysh = new Vtysh({ vtysh: "vtysh", pathspace: frr.name, timeout_ms: 20_000 });
     const applier = new FrrApplier();
-    const old = inputOf(frr, [tenant("a", 1001, ["10.1.0.0/24"]), tenant("b", 1002, [])]);
     const now = inputOf(frr, [
       tenant("a", 1001, ["10.1.0.0/24", "10.1.1.0/24"]),
       tenant("c", 1003, ["10.3.0.0/24"]),
@@ -137,6 +152,12 @@ Deno.test({
     });
 
     await t.step("restart with an older saved configuration", async () => {
+      // Saved when a had another RT and b existed.
+      const a = tenant("a", 1001, ["10.1.0.0/24"]);
+      const old = inputOf(frr, [
+        { ...a, allocation: { ...a.allocation, rt: "65000:5001" } },
+        tenant("b", 1002, []),
+      ]);
       const pid = await bgpdPid(vtysh);
       await frr.restart({ config: renderFrrConfig(old).text });
       assert((await bgpdPid(vtysh)) !== pid, "bgpd pid did not change");
@@ -144,12 +165,31 @@ Deno.test({
       assertEquals(r.restartDetected, true);
       assertEquals(r.source, "running-config");
       assertEquals(r.agentConfigMissing, false, "the saved configuration held agent blocks");
-      assertEquals([r.added, r.removed, r.changed], [["c"], ["b"], ["a"]]);
+      assertEquals([r.added, r.removed, r.changed, r.globalChanged], [["c"], ["b"], ["a"], false]);
+      assert(r.lines.includes("  rt vpn both 65000:1001"), r.lines.join("\n"));
       await assertInSync(now, "the restart");
       // The saved configuration put the agent's prefix-lists and route-maps into zebra too:
       // the full resync removed them there.
       const zebra = await vtysh.run(["-d", "zebra", "-c", "show running-config"]);
       assert(!zebra.stdout.includes("VPNV4-"), zebra.stdout);
+      // The export policy is bgpd's, untouched by the zebra clean-up.
+      const bgpd = await frr.vtysh("show running-config");
+      assert(bgpd.includes("route-map VPNV4-EXPORT-V4 permit 10\n"), bgpd);
+    });
+
+    await t.step("restart with an earlier version's saved configuration", async () => {
+      // Per-VRF prefix-lists and route-maps (also loaded into zebra), for a and b.
+      const old = inputOf(frr, [tenant("a", 1001, ["10.1.0.0/24"]), tenant("b", 1002, [])]);
+      await frr.restart({ config: legacyFrrConfig(old) });
+      const r = await applier.apply(now);
+      assertEquals([r.restartDetected, r.agentConfigMissing], [true, false]);
+      assertEquals([r.added, r.removed, r.changed, r.globalChanged], [["c"], ["b"], ["a"], true]);
+      assert(!r.lines.includes("no router bgp 65000 vrf a"), r.lines.join("\n"));
+      await assertInSync(now, "the migration");
+      for (const daemon of ["bgpd", "zebra"]) {
+        const text = (await vtysh.run(["-d", daemon, "-c", "show running-config"])).stdout;
+        assert(!/VPNV4-[ab]-V/.test(text), `${daemon}:\n${text}`);
+      }
     });
 
     await t.step("restart with an empty configuration", async () => {
@@ -161,15 +201,34 @@ Deno.test({
 
     await t.step("drift is not seen from the cache, and repaired by a full resync", async () => {
       await applier.apply(now); // cache filled again (the last apply changed the global)
-      await vtysh.applyLines(["no route-map VPNV4-c-V4", "no ip prefix-list VPNV4-a-V4"], {
-        daemon: "bgpd",
-      });
+      assert(applier.cached);
+      await vtysh.applyLines([
+        "router bgp 65000 vrf a",
+        " address-family ipv4 unicast",
+        "  no rt vpn both 65000:1001",
+        " exit-address-family",
+        "exit",
+        "router bgp 65000 vrf c",
+        " address-family ipv6 unicast",
+        "  no rd vpn export 65000:1003",
+        " exit-address-family",
+        "exit",
+        "no ip prefix-list VPNV4-EXPORT-V4 seq 20 permit 10.0.0.0/8 le 32",
+      ], { daemon: "bgpd" });
       const cached = await applier.apply(now, { verify: false });
       assertEquals([cached.source, cached.linesSent], ["cache", 0]);
       const full = await applier.apply(now, { full: true });
       assertEquals(full.source, "running-config");
-      assertEquals(full.changed, ["a", "c"]);
+      assertEquals([full.changed, full.globalChanged], [["a", "c"], true]);
+      assertEquals(full.lines.filter((l) => !l.startsWith(" ") && l !== "exit"), [
+        "ip prefix-list VPNV4-EXPORT-V4 seq 20 permit 10.0.0.0/8 le 32",
+        "router bgp 65000 vrf a",
+        "router bgp 65000 vrf c",
+      ]);
       await assertInSync(now, "the full resync");
+      // The policy changed: the next apply reads once more, then the cache serves again.
+      const reread = await applier.apply(now, { verify: false });
+      assertEquals([reread.source, reread.linesSent], ["running-config", 0]);
       const after = await applier.apply(now, { verify: false });
       assertEquals([after.source, after.linesSent], ["cache", 0]);
     });

@@ -10,14 +10,14 @@ import {
   FrrApplier,
   FrrConflictError,
   type FrrInput,
-  parseAgentObjectName,
+  isAgentObjectName,
   parseRunningConfig,
   renderFrrConfig,
   Vtysh,
   VtyshApplyError,
   VtyshError,
 } from "../../src/frr/mod.ts";
-import { exampleInput, tenant } from "./example.ts";
+import { exampleInput, legacyFrrConfig, tenant } from "./example.ts";
 
 const OPERATOR_PEER = "198.51.100.7";
 
@@ -70,11 +70,23 @@ function operatorView(blocks: ConfigBlock[]): string[] {
       if (words.at(-1) === "opvrf") out.push(JSON.stringify(b));
     } else if (words[0] === "route-map" || words[1] === "prefix-list") {
       const name = words[0] === "route-map" ? words[1] : words[2];
-      if (!parseAgentObjectName(name)) out.push(JSON.stringify(b));
+      if (!isAgentObjectName(name)) out.push(JSON.stringify(b));
     }
   }
   return out;
 }
+
+/** A real Vtysh that records the arguments of every vtysh it runs. */
+class CountingVtysh extends Vtysh {
+  readonly calls: string[][] = [];
+  override run(args: readonly string[]) {
+    this.calls.push([...args]);
+    return super.run(args);
+  }
+}
+
+/** The example's tenant prefixes: FRR never holds them. */
+const TENANT_PREFIXES = ["10.244.", "10.245.", "10.246.", "fd00:10:24"];
 
 function agentLines(blocks: ConfigBlock[]): string[] {
   return blocks.flatMap((b) => [b.header, ...b.lines, ...b.sections.flatMap((s) => s.lines)])
@@ -94,8 +106,8 @@ Deno.test({
     const base = withFrr(exampleInput(), frr);
 
     /** Applies, checks the operator config survived and that a second apply is a no-op. */
-    const apply = async (input: FrrInput) => {
-      const r = await applier.apply(input);
+    const apply = async (input: FrrInput, options: { vtysh?: Vtysh; verify?: boolean } = {}) => {
+      const r = await applier.apply(input, options);
       assertEquals(operatorView(await running(frr)), operator, "operator configuration changed");
       const again = await applyFrrConfig(input);
       assertEquals(again.lines, [], "second apply is not a no-op");
@@ -108,47 +120,122 @@ Deno.test({
       assertEquals(r.added, ["demo", "demo-b"]);
       assertEquals(r.agentConfigMissing, true);
       assertEquals(r.restartDetected, false);
-      assert(r.linesSent > 50);
+      assertEquals(r.globalChanged, true);
+      // Policy 7 entries + 2 route-maps (2 lines each), global instance 15, 2 instances of 19.
+      assertEquals(r.linesSent, 7 + 4 + 15 + 2 * 19);
       const text = await frr.vtysh("show running-config");
       assertStringIncludes(text, "router bgp 65000 vrf demo-b\n");
       assertStringIncludes(text, "  rt vpn both 65000:1001\n");
-      assertStringIncludes(text, "ipv6 prefix-list VPNV4-demo-V6 seq 10 permit fd00:10:244::/64");
+      assertStringIncludes(text, "  redistribute kernel route-map VPNV4-EXPORT-V6\n");
+      assertStringIncludes(text, "ip prefix-list VPNV4-EXPORT-V4 seq 10 deny 10.96.0.0/12 le 32\n");
+      assertStringIncludes(
+        text,
+        "ipv6 prefix-list VPNV4-EXPORT-V6 seq 10 permit fd00::/8 le 128\n",
+      );
       assertStringIncludes(text, " neighbor 192.0.2.254 description vpnv4-agent fortigate-1\n");
+      for (const p of TENANT_PREFIXES) assert(!text.includes(p), `${p} in FRR:\n${text}`);
     });
 
-    await t.step("add a tenant", async () => {
+    await t.step("add a tenant: its instance only", async () => {
       const input = {
         ...base,
         tenants: [...base.tenants, tenant("demo-c", 1003, ["10.246.0.0/24"])],
       };
       const r = await apply(input);
-      assertEquals([r.added, r.removed, r.changed], [["demo-c"], [], []]);
-      assertEquals(r.linesSent, 1 + 4 + 19);
+      assertEquals([r.added, r.removed, r.changed, r.globalChanged], [["demo-c"], [], [], false]);
+      assertEquals(r.linesSent, 19);
+      assert(!r.lines.some((l) => l.includes("prefix-list") || l.startsWith("route-map")));
+      assert(applier.cached, "cache not filled after an apply without global changes");
     });
 
-    await t.step("change prefixes and RT of one tenant", async () => {
+    const demoC = tenant("demo-c", 1003, ["10.246.0.0/24"]);
+
+    await t.step("changed prefixes: no line, no vtysh run", async () => {
+      const before = await frr.vtysh("show running-config");
+      const vtysh = new CountingVtysh({ vtysh: "vtysh", pathspace: frr.name, timeout_ms: 10_000 });
+      const input = {
+        ...base,
+        tenants: [
+          tenant("demo", 1001, ["10.244.0.0/24", "10.244.8.0/22", "fd00:10:245::/64"]),
+          tenant("demo-b", 1002, []),
+          tenant("demo-c", 1003, ["10.246.0.0/24", "10.246.1.7/32"]),
+        ],
+      };
+      const r = await apply(input, { vtysh, verify: false });
+      assertEquals([r.source, r.linesSent, r.lines], ["cache", 0, []]);
+      assertEquals([r.added, r.removed, r.changed, r.globalChanged], [[], [], [], false]);
+      assertEquals(vtysh.calls, [], "vtysh was run");
+      assertEquals(await frr.vtysh("show running-config"), before);
+    });
+
+    await t.step("changed RD and RT: only those lines", async () => {
       const demo = tenant("demo", 1001, ["10.244.0.0/24", "10.244.8.0/22", "fd00:10:245::/64"]);
       const changed = {
         tenant: demo.tenant,
-        allocation: { ...demo.allocation, rt: "65000:2001" },
+        allocation: { ...demo.allocation, rd: "192.0.2.1:2001", rt: "65000:2001" },
       };
-      const input = {
-        ...base,
-        tenants: [changed, base.tenants[1], tenant("demo-c", 1003, ["10.246.0.0/24"])],
-      };
+      const input = { ...base, tenants: [changed, base.tenants[1], demoC] };
       const r = await apply(input);
       assertEquals([r.added, r.removed, r.changed], [[], [], ["demo"]]);
+      assertEquals(r.source, "cache");
+      const af = (v: number) => [
+        ` address-family ipv${v} unicast`,
+        "  rd vpn export 192.0.2.1:2001",
+        "  rt vpn both 65000:2001",
+        " exit-address-family",
+      ];
+      assertEquals(r.lines, ["router bgp 65000 vrf demo", ...af(4), ...af(6), "exit"]);
       const text = await frr.vtysh("show running-config");
       assertStringIncludes(text, "  rt vpn both 65000:2001\n");
+      assertStringIncludes(text, "  rd vpn export 192.0.2.1:2001\n");
       assert(!text.includes("rt vpn both 65000:1001"));
-      assert(!text.includes("fd00:10:244::/64"));
-      assertStringIncludes(text, "ip prefix-list VPNV4-demo-V4 seq 20 permit 10.244.8.0/22");
+      for (const p of TENANT_PREFIXES) assert(!text.includes(p), `${p} in FRR:\n${text}`);
+    });
+
+    await t.step("changed policy: only the changed prefix-list entries", async () => {
+      const config = structuredClone(base.config);
+      const input: FrrInput = { config, tenants: [base.tenants[0], base.tenants[1], demoC] };
+      config.tenants.policy = {
+        ...config.tenants.policy,
+        allowed: ["10.0.0.0/8", "192.168.0.0/16", "fd00::/8", "fd10::/16"],
+        deny: ["10.112.0.0/12"],
+      };
+      const r = await apply(input);
+      // Removals before adds: FRR ignores an entry that duplicates another's prefix (192.168).
+      assertEquals(r.lines, [
+        "no ip prefix-list VPNV4-EXPORT-V4 seq 10 deny 10.96.0.0/12 le 32",
+        "no ip prefix-list VPNV4-EXPORT-V4 seq 30 permit 172.16.0.0/12 le 32",
+        "no ip prefix-list VPNV4-EXPORT-V4 seq 40 permit 192.168.0.0/16 le 32",
+        "ip prefix-list VPNV4-EXPORT-V4 seq 10 deny 10.112.0.0/12 le 32",
+        "ip prefix-list VPNV4-EXPORT-V4 seq 30 permit 192.168.0.0/16 le 32",
+        "ipv6 prefix-list VPNV4-EXPORT-V6 seq 20 permit fd10::/16 le 128",
+        // The RD and RT of demo go back to the allocation's.
+        "router bgp 65000 vrf demo",
+        " address-family ipv4 unicast",
+        "  rd vpn export 65000:1001",
+        "  rt vpn both 65000:1001",
+        " exit-address-family",
+        " address-family ipv6 unicast",
+        "  rd vpn export 65000:1001",
+        "  rt vpn both 65000:1001",
+        " exit-address-family",
+        "exit",
+      ]);
+      assertEquals([r.globalChanged, r.source, r.changed], [true, "running-config", ["demo"]]);
+      assertEquals(applier.cached, false, "the cache must be dropped after a policy change");
+      const text = await frr.vtysh("show running-config");
+      assertStringIncludes(
+        text,
+        "ip prefix-list VPNV4-EXPORT-V4 seq 30 permit 192.168.0.0/16 le 32\n",
+      );
+      assert(!text.includes("172.16.0.0/12"), text);
     });
 
     await t.step("remove a tenant", async () => {
       const r = await apply({ ...base, tenants: [base.tenants[0]] });
       assertEquals(r.removed, ["demo-b", "demo-c"]);
-      assertEquals(r.changed, ["demo"]);
+      assertEquals(r.changed, []);
+      assertEquals(r.globalChanged, true); // the policy is the example's again
       const lines = agentLines(await running(frr));
       assert(!lines.some((l) => l.includes("demo-b") || l.includes("demo-c")), lines.join("\n"));
     });
@@ -195,13 +282,19 @@ Deno.test({
       assertEquals((await applyFrrConfig(base)).lines, []);
     });
 
-    await t.step("nothing desired: only operator configuration remains", async () => {
-      const empty = structuredClone(base) as FrrInput;
-      empty.config.bgp.peers = [];
-      const r = await apply({ ...empty, tenants: [] });
-      assertEquals(r.removed, ["demo", "demo-b"]);
-      assertEquals(agentLines(await running(frr)), []);
-    });
+    await t.step(
+      "nothing desired: only operator configuration remains",
+      async () => {
+        const empty = structuredClone(base) as FrrInput;
+        empty.config.bgp.peers = [];
+        const r = await apply({ ...empty, tenants: [] });
+        assertEquals(r.removed, ["demo", "demo-b"]);
+        // Without tenants the export policy goes too (withdraw on exit leaves nothing).
+        assertEquals(agentLines(await running(frr)), []);
+        assert(r.lines.includes("no route-map VPNV4-EXPORT-V4"), r.lines.join("\n"));
+        assert(r.lines.includes("no route-map VPNV4-EXPORT-V6"), r.lines.join("\n"));
+      },
+    );
 
     await t.step("a failing line is reported with its number and text", async () => {
       const e = await assertRejects(
@@ -217,6 +310,66 @@ Deno.test({
       other.config.bgp.asn = 65099;
       await assertRejects(() => applyFrrConfig(other), FrrConflictError, "65000");
     });
+  },
+});
+
+Deno.test({
+  name: "frr apply: real FRR holding an earlier version's per-VRF objects is migrated",
+  async fn() {
+    await using frr = await startFrr({ bgpPort: 0 });
+    const vtysh = new Vtysh({ vtysh: "vtysh", pathspace: frr.name, timeout_ms: 10_000 });
+    await vtysh.applyLines(OPERATOR.split("\n"));
+    const operator = operatorView(await running(frr));
+    const base = withFrr(exampleInput(), frr);
+    // What an earlier version sent (to bgpd alone) for the same tenants.
+    await vtysh.applyLines(legacyFrrConfig(base).split("\n"), { daemon: "bgpd" });
+    const before = await frr.vtysh("show running-config");
+    assertStringIncludes(before, "ip prefix-list VPNV4-demo-V4 seq 10 permit 10.244.0.0/24\n");
+    assertStringIncludes(before, "  redistribute kernel route-map VPNV4-demo-b-V6\n");
+
+    const applier = new FrrApplier();
+    const r = await applier.apply(base);
+    assertEquals([r.added, r.removed, r.changed], [[], [], ["demo", "demo-b"]]);
+    assertEquals([r.globalChanged, r.agentConfigMissing], [true, false]);
+    // Nothing is withdrawn: no instance, redistribution, RD/RT or import/export removed.
+    assert(!r.lines.some((l) => /^\s*no (router|redistribute|rd|rt|label|export|import)/.test(l)));
+    const switched = r.lines.filter((l) => l.startsWith("  redistribute kernel"));
+    assertEquals(
+      switched,
+      [4, 6, 4, 6].map((f) => `  redistribute kernel route-map VPNV4-EXPORT-V${f}`),
+    );
+    // The old objects go last, once no instance refers to them.
+    const legacy = [
+      "no route-map VPNV4-demo-V4",
+      "no route-map VPNV4-demo-V6",
+      "no route-map VPNV4-demo-b-V4",
+      "no route-map VPNV4-demo-b-V6",
+      "no ip prefix-list VPNV4-demo-V4",
+      "no ip prefix-list VPNV4-demo-b-V4",
+      "no ipv6 prefix-list VPNV4-demo-V6",
+    ];
+    assertEquals(r.lines.slice(-legacy.length).toSorted(), legacy.toSorted());
+    assert(r.lines.lastIndexOf("exit") < r.lines.length - legacy.length);
+
+    // FRR took every line: a fresh read needs nothing, and FRR shows what a fresh install has.
+    assertEquals((await applyFrrConfig(base, { dryRun: true })).lines, []);
+    const after = await running(frr);
+    assertEquals(operatorView(after), operator, "operator configuration changed");
+    const text = await frr.vtysh("show running-config");
+    assert(!/VPNV4-demo/.test(text), text);
+    for (const p of TENANT_PREFIXES) assert(!text.includes(p), `${p} in FRR:\n${text}`);
+    for (const vrf of ["demo", "demo-b"]) {
+      const inst = after.find((b) => b.header === `router bgp 65000 vrf ${vrf}`)!;
+      assertEquals(
+        inst.sections.map((s) => s.lines[0]),
+        [4, 6].map((f) => `redistribute kernel route-map VPNV4-EXPORT-V${f}`),
+      );
+    }
+    // The next apply reads again (global change) and finds nothing to do, then works cached.
+    const next = await applier.apply(base);
+    assertEquals([next.source, next.linesSent], ["running-config", 0]);
+    const cached = await applier.apply(base);
+    assertEquals([cached.source, cached.linesSent], ["cache", 0]);
   },
 });
 

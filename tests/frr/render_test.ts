@@ -1,10 +1,13 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../support/assert.ts";
 import { validateFrrConfig } from "../support/frr.ts";
 import {
-  agentObjectName,
+  exportPolicyName,
   type FrrInput,
   FrrRenderError,
-  parseAgentObjectName,
+  isAgentObjectName,
+  legacyObjectName,
+  parseLegacyObjectName,
+  renderExportPolicy,
   renderFrrConfig,
 } from "../../src/frr/mod.ts";
 import type { IpPrefix } from "../../src/net/mod.ts";
@@ -92,28 +95,76 @@ Deno.test("frr render: structured blocks per tenant", () => {
   const r = renderFrrConfig(exampleInput());
   assertEquals(r.tenants.map((t) => t.vrf), ["demo", "demo-b"]);
   const demo = r.tenants[0];
-  assertEquals(demo.prefixes, { 4: ["10.244.0.0/24"], 6: ["fd00:10:244::/64"] });
-  assertEquals(demo.names, { 4: "VPNV4-demo-V4", 6: "VPNV4-demo-V6" });
-  assertEquals(demo.blocks.map((b) => b.header), [
-    "ip prefix-list VPNV4-demo-V4 seq 10 permit 10.244.0.0/24",
-    "ipv6 prefix-list VPNV4-demo-V6 seq 10 permit fd00:10:244::/64",
-    "route-map VPNV4-demo-V4 permit 10",
-    "route-map VPNV4-demo-V6 permit 10",
-    "router bgp 65000 vrf demo",
+  assertEquals(demo.blocks.map((b) => b.header), ["router bgp 65000 vrf demo"]);
+  assertEquals(demo.blocks[0].sections.map((s) => s.lines[0]), [
+    "redistribute kernel route-map VPNV4-EXPORT-V4",
+    "redistribute kernel route-map VPNV4-EXPORT-V6",
+  ]);
+  assert(!r.text.includes("10.244.0.0/24"), "tenant prefixes are selected in the kernel");
+  assertEquals(r.global.policy.map((b) => b.header), [
+    "ip prefix-list VPNV4-EXPORT-V4 seq 5 deny 0.0.0.0/0",
+    "ip prefix-list VPNV4-EXPORT-V4 seq 10 deny 10.96.0.0/12 le 32",
+    "ip prefix-list VPNV4-EXPORT-V4 seq 20 permit 10.0.0.0/8 le 32",
+    "ip prefix-list VPNV4-EXPORT-V4 seq 30 permit 172.16.0.0/12 le 32",
+    "ip prefix-list VPNV4-EXPORT-V4 seq 40 permit 192.168.0.0/16 le 32",
+    "route-map VPNV4-EXPORT-V4 permit 10",
+    "ipv6 prefix-list VPNV4-EXPORT-V6 seq 5 deny ::/0",
+    "ipv6 prefix-list VPNV4-EXPORT-V6 seq 10 permit fd00::/8 le 128",
+    "route-map VPNV4-EXPORT-V6 permit 10",
   ]);
   assertEquals(r.global.peers[0].activate, ["address-family ipv4 vpn", "address-family ipv6 vpn"]);
   assert(!r.text.includes("network "), "network statements are never rendered");
   assert(!/^vrf /m.test(r.text), "empty vrf blocks are never rendered");
 });
 
-Deno.test("frr render: object names round-trip, including VRF names with -V4", () => {
+Deno.test("frr render: legacy per-VRF object names round-trip, including VRF names with -V4", () => {
   for (const vrf of ["demo", "a-V4", "x.y_z-", "V6"]) {
     for (const family of [4, 6] as const) {
-      assertEquals(parseAgentObjectName(agentObjectName(vrf, family)), { vrf, family });
+      assertEquals(parseLegacyObjectName(legacyObjectName(vrf, family)), { vrf, family });
+      assert(isAgentObjectName(legacyObjectName(vrf, family)));
     }
   }
-  assertEquals(parseAgentObjectName("OPERATOR-MAP"), undefined);
-  assertEquals(parseAgentObjectName("VPNV4-demo-V5"), undefined);
+  assertEquals(parseLegacyObjectName("OPERATOR-MAP"), undefined);
+  assertEquals(parseLegacyObjectName("VPNV4-demo-V5"), undefined);
+  assert(!isAgentObjectName("OPERATOR-MAP"));
+  for (const family of [4, 6] as const) {
+    // The export policy is the agent's, never mistaken for a VRF named EXPORT.
+    assertEquals(parseLegacyObjectName(exportPolicyName(family)), undefined);
+    assert(isAgentObjectName(exportPolicyName(family)));
+  }
+});
+
+Deno.test("frr render: the export policy follows tenants.policy", () => {
+  const policy = {
+    allowed: ["10.0.0.0/8", "10.0.0.5/32", "fd00::/8", "10.0.0.0/8"],
+    deny: ["10.9.0.0/16", "10.8.0.1/32", "fd00:dead::/32"],
+    max_prefixes_per_tenant: 10,
+  };
+  assertEquals(renderExportPolicy(policy, 4).map((b) => b.header), [
+    "ip prefix-list VPNV4-EXPORT-V4 seq 5 deny 0.0.0.0/0",
+    "ip prefix-list VPNV4-EXPORT-V4 seq 10 deny 10.9.0.0/16 le 32",
+    "ip prefix-list VPNV4-EXPORT-V4 seq 20 deny 10.8.0.1/32",
+    "ip prefix-list VPNV4-EXPORT-V4 seq 30 permit 10.0.0.0/8 le 32",
+    "ip prefix-list VPNV4-EXPORT-V4 seq 40 permit 10.0.0.5/32",
+    "route-map VPNV4-EXPORT-V4 permit 10",
+  ]);
+  assertEquals(renderExportPolicy(policy, 6).map((b) => b.header), [
+    "ipv6 prefix-list VPNV4-EXPORT-V6 seq 5 deny ::/0",
+    "ipv6 prefix-list VPNV4-EXPORT-V6 seq 10 deny fd00:dead::/32 le 128",
+    "ipv6 prefix-list VPNV4-EXPORT-V6 seq 20 permit fd00::/8 le 128",
+    "route-map VPNV4-EXPORT-V6 permit 10",
+  ]);
+  // No IPv6 range allowed: the IPv6 list permits nothing.
+  const v4only = { ...policy, allowed: ["10.0.0.0/8"], deny: [] };
+  assertEquals(renderExportPolicy(v4only, 6).map((b) => b.header), [
+    "ipv6 prefix-list VPNV4-EXPORT-V6 seq 5 deny ::/0",
+    "route-map VPNV4-EXPORT-V6 permit 10",
+  ]);
+  assertThrows(
+    () => renderExportPolicy({ ...policy, deny: ["10.0.0.0/33"] }, 4),
+    FrrRenderError,
+    "tenants.policy.deny[0]",
+  );
 });
 
 function withPeer(patch: Record<string, unknown>): FrrInput {
@@ -221,7 +272,7 @@ Deno.test("frr render: hostile peer values throw FrrRenderError naming the field
   assert(!e.message.includes("hunter2"), e.message);
 });
 
-Deno.test("frr render: hostile global values and forged prefixes throw", () => {
+Deno.test("frr render: hostile global values throw; tenant prefixes never reach a line", () => {
   const input = exampleInput();
   input.config.bgp.router_id = "fd00::1";
   assertThrows(() => renderFrrConfig(input), FrrRenderError, "bgp.router_id");
@@ -233,15 +284,17 @@ Deno.test("frr render: hostile global values and forged prefixes throw", () => {
     { family: 4, bytes: new Uint8Array([10, 0, 0, 0]), length: 33 },
     { family: 6, bytes: new Uint8Array(4), length: 64 },
   ];
-  for (const p of forged) {
-    const base = exampleInput();
-    const t = base.tenants[0];
-    const bad: FrrInput = {
-      config: base.config,
-      tenants: [{ tenant: { ...t.tenant, prefixes: [p] }, allocation: t.allocation }],
-    };
-    assertThrows(() => renderFrrConfig(bad), FrrRenderError, "prefixes[0]");
-  }
+  const base = exampleInput();
+  const t = base.tenants[0];
+  const clean = renderFrrConfig({ config: base.config, tenants: [t] }).text;
+  const bad: FrrInput = {
+    config: base.config,
+    tenants: [{ tenant: { ...t.tenant, prefixes: forged }, allocation: t.allocation }],
+  };
+  assertEquals(renderFrrConfig(bad).text, clean);
+  const input3 = exampleInput();
+  input3.config.tenants.policy.allowed = ["10.0.0.0/8", "10.0.0.0/40"];
+  assertThrows(() => renderFrrConfig(input3), FrrRenderError, "tenants.policy.allowed[1]");
 });
 
 Deno.test("frr render: duplicate VRFs and peers are refused", () => {

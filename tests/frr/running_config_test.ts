@@ -26,11 +26,11 @@ router bgp 65000
  exit-address-family
 exit
 !
-ip prefix-list VPNV4-demo-V4 seq 10 permit 10.244.0.0/24
-ip prefix-list VPNV4-demo-V4 seq 20 permit 10.245.0.0/24
+ip prefix-list VPNV4-EXPORT-V4 seq 5 deny 0.0.0.0/0
+ip prefix-list VPNV4-EXPORT-V4 seq 10 deny 10.96.0.0/12 le 32
 !
-route-map VPNV4-demo-V4 permit 10
- match ip address prefix-list VPNV4-demo-V4
+route-map VPNV4-EXPORT-V4 permit 10
+ match ip address prefix-list VPNV4-EXPORT-V4
 exit
 !
 vrf blue
@@ -48,9 +48,9 @@ Deno.test("frr running-config: blocks, sections, one-liners and closers", () => 
     "hostname vm",
     "service integrated-vtysh-config",
     "router bgp 65000",
-    "ip prefix-list VPNV4-demo-V4 seq 10 permit 10.244.0.0/24",
-    "ip prefix-list VPNV4-demo-V4 seq 20 permit 10.245.0.0/24",
-    "route-map VPNV4-demo-V4 permit 10",
+    "ip prefix-list VPNV4-EXPORT-V4 seq 5 deny 0.0.0.0/0",
+    "ip prefix-list VPNV4-EXPORT-V4 seq 10 deny 10.96.0.0/12 le 32",
+    "route-map VPNV4-EXPORT-V4 permit 10",
     "vrf blue",
   ]);
   const bgp = blocks[4];
@@ -61,7 +61,7 @@ Deno.test("frr running-config: blocks, sections, one-liners and closers", () => 
   ]);
   assertEquals(bgp.end, "exit");
   assertEquals(blocks[5].end, undefined);
-  assertEquals(blocks[7].lines, ["match ip address prefix-list VPNV4-demo-V4"]);
+  assertEquals(blocks[7].lines, ["match ip address prefix-list VPNV4-EXPORT-V4"]);
   assertEquals(blocks[8], {
     header: "vrf blue",
     lines: ["ip route 10.0.0.0/8 blackhole"],
@@ -73,6 +73,19 @@ Deno.test("frr running-config: blocks, sections, one-liners and closers", () => 
 Deno.test("frr running-config: rendered text parses back to the rendered blocks", () => {
   const r = renderFrrConfig(exampleInput());
   assertEquals(parseRunningConfig(r.text), r.blocks);
+});
+
+Deno.test("frr running-config: FRR shows the rendered blocks as rendered (example)", () => {
+  // FRR 8.4.4's `show running-config` after applying the example (tests/fixtures/frr): the
+  // incremental diff's fast path and the applier's cache rely on this display form.
+  const text = Deno.readTextFileSync(
+    new URL("../fixtures/frr/example.running.conf", import.meta.url),
+  );
+  const shown = parseRunningConfig(text).filter((b) =>
+    /^(router bgp|ipv?6? ?prefix-list|route-map) /.test(b.header)
+  );
+  const key = (b: unknown) => JSON.stringify(b);
+  assertEquals(shown.map(key).sort(), renderFrrConfig(exampleInput()).blocks.map(key).sort());
 });
 
 Deno.test("frr running-config: CRLF, tabs and trailing blanks", () => {

@@ -1,10 +1,13 @@
 /**
  * Generators for the tenant isolation properties: namespace names (valid, long, unicode,
  * hostile, colliding after sanitisation) and prefixes (inside and outside `allowed`, in `deny`,
- * default routes, overlapping and shared across tenants), seeded by tests/fuzz/prng.ts.
+ * default routes, overlapping and shared across tenants), export policies (`tenants.policy`
+ * with nested, equal, host-sized and default ranges) and probes around each policy range's
+ * edges, seeded by tests/fuzz/prng.ts.
  * @module
  */
 import { Rng } from "../fuzz/prng.ts";
+import type { IpPrefix } from "../../src/net/mod.ts";
 import type { RawTenant } from "../../src/tenants/mod.ts";
 
 export { Rng };
@@ -162,5 +165,101 @@ export function rawTenants(rng: Rng): RawTenant[] {
       });
     }
   }
+  return out;
+}
+
+/** A `tenants.policy` section. */
+export interface PolicySection {
+  allowed: string[];
+  deny: string[];
+  max_prefixes_per_tenant: number;
+}
+
+const ALLOWED_POOL = [
+  "10.0.0.0/8",
+  "10.0.0.0/8",
+  "10.1.0.0/16",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "10.1.2.3/32",
+  "0.0.0.0/0",
+  "fd00::/8",
+  "fd00::/8",
+  "fd00:1::/64",
+  "2001:db8::/32",
+  "fd00::1/128",
+  "::/0",
+];
+const DENY_POOL = [
+  "10.96.0.0/12",
+  "10.96.0.0/12",
+  "10.1.2.0/24",
+  "10.1.2.3/32",
+  "10.0.0.0/8",
+  "192.168.1.0/24",
+  "0.0.0.0/0",
+  "fd00:1::/64",
+  "fd00:2::/48",
+  "fd00::1/128",
+  "fd00::/8",
+];
+
+/**
+ * A policy section: half the time {@link POLICY_CONFIG}, otherwise a few allowed and deny
+ * ranges drawn from pools where ranges nest, repeat, coincide across the two lists, are host
+ * sized or are a default route (a family may end up with no allowed range at all).
+ */
+export function policySection(rng: Rng): PolicySection {
+  if (rng.chance(0.5)) {
+    return { ...POLICY_CONFIG, allowed: [...POLICY_CONFIG.allowed], deny: [...POLICY_CONFIG.deny] };
+  }
+  const draw = (pool: string[], max: number) =>
+    Array.from({ length: rng.range(0, max) }, () => rng.pick(pool));
+  return {
+    allowed: draw(ALLOWED_POOL, 4),
+    deny: draw(DENY_POOL, 3),
+    max_prefixes_per_tenant: 1000,
+  };
+}
+
+function toBig(p: IpPrefix): bigint {
+  let n = 0n;
+  for (const b of p.bytes) n = (n << 8n) | BigInt(b);
+  return n;
+}
+
+function fromBig(family: 4 | 6, value: bigint, length: number): IpPrefix {
+  const bits = family === 4 ? 32 : 128;
+  const host = BigInt(bits - length);
+  let n = (value >> host) << host;
+  const bytes = new Uint8Array(bits / 8);
+  for (let i = bytes.length - 1; i >= 0; i--) {
+    bytes[i] = Number(n & 255n);
+    n >>= 8n;
+  }
+  return { family, bytes, length };
+}
+
+/**
+ * Probes around a range: the range itself, its parent and both halves, its first and last host,
+ * a host-sized and a random-length prefix somewhere inside, and the host just outside each end.
+ */
+export function edgeProbes(range: IpPrefix, rng: Rng): IpPrefix[] {
+  const bits = range.family === 4 ? 32 : 128;
+  const size = 1n << BigInt(bits - range.length);
+  const first = toBig(range);
+  const last = first + size - 1n;
+  const top = (1n << BigInt(bits)) - 1n;
+  const inside = first + (BigInt(rng.u32()) * 0x100000001n) % size;
+  const out = [range, fromBig(range.family, first, bits), fromBig(range.family, last, bits)];
+  out.push(fromBig(range.family, inside, bits));
+  out.push(fromBig(range.family, inside, rng.range(range.length, bits)));
+  if (range.length > 0) out.push(fromBig(range.family, first, range.length - 1));
+  if (range.length < bits) {
+    out.push(fromBig(range.family, first, range.length + 1));
+    out.push(fromBig(range.family, last, range.length + 1));
+  }
+  if (first > 0n) out.push(fromBig(range.family, first - 1n, bits));
+  if (last < top) out.push(fromBig(range.family, last + 1n, bits));
   return out;
 }

@@ -60,6 +60,6 @@ Deno.test({
     // Drained, and the end state is NB's.
     assertEquals(r.changes, 3000);
     assertEquals(r.finalKernelRoutes, r.finalPods);
-    assertEquals(r.finalFrrEntries, r.finalPods);
+    assertEquals(r.finalFrrInstances, r.finalTenants);
   },
 });

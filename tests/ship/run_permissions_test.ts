@@ -119,7 +119,9 @@ Deno.test({
               running.includes(`router bgp 65000 vrf ${vrfs["file-demo"]}\n`);
           }, { timeoutMs: 30_000, describe: () => `FRR blocks missing:\n${running}\n${tail()}` });
           assertStringIncludes(running, "neighbor 192.0.2.254 remote-as 65001");
-          assertStringIncludes(running, "permit 10.244.7.5/32");
+          // Pods are selected by the kernel table; FRR holds the shared export policy.
+          assertStringIncludes(running, "redistribute kernel route-map VPNV4-EXPORT-V4");
+          assertStringIncludes(running, "ip prefix-list VPNV4-EXPORT-V4 seq 5 deny 0.0.0.0/0");
 
           // MPLS was checked through FFI: this kernel has none, and the reason says so (under
           // Deno's own file API the reason would be a permission error instead).
