@@ -21,6 +21,7 @@ import { describeError } from "../errors/mod.ts";
 import { KernelPlaneAdapter } from "./kernel_plane.ts";
 import { FrrPlaneAdapter } from "./frr_plane.ts";
 import { exposeConfigIssues, ExposePlane } from "./expose_plane.ts";
+import { type PeerTransition, PeerWatch } from "./peer_watch.ts";
 
 const log = getLogger("agent");
 const MAX_REJECTED = 200;
@@ -41,6 +42,8 @@ export interface AgentOptions {
   onSourceEvent?: (event: SourceEvent) => void;
   /** Called when allocating or saving the state file failed (metrics). */
   onAllocationError?: (error: unknown) => void;
+  /** Observer of configured BGP peers entering or leaving Established (metrics). */
+  onPeerTransition?: (transition: PeerTransition) => void;
   /** Replace the kernel plane (tests without netlink). */
   kernelPlane?: Plane;
 }
@@ -76,6 +79,7 @@ export class Agent {
   #rejected: Rejection[] = [];
   #peers: PeerStatus[] = [];
   #timers: ReturnType<typeof setInterval>[] = [];
+  #peerWatch?: PeerWatch;
 
   private constructor(
     config: Config,
@@ -105,12 +109,11 @@ export class Agent {
     const allocator = await Allocator.open({ config });
     const planes: Plane[] = [];
     try {
-      // FRR before the kernel: a new pod's prefix-list entry must exist when its blackhole
-      // route reaches bgpd through `redistribute kernel route-map …`. In the other order bgpd
-      // first denies the route and re-evaluates it only when `bgp route-map delay-timer`
-      // (default 5 s) fires after the prefix-list change (measured in the lab: ~7 s vs ~1.5 s
-      // under emulation). Withdrawals do not depend on the order (the kernel route's removal
-      // withdraws at once).
+      // FRR before the kernel: a new tenant's BGP instance (and, on a policy change, the
+      // export policy) must exist when its blackhole routes reach zebra, so that bgpd
+      // redistributes them at once; a pod's own route needs no FRR change at all (see
+      // src/frr/render.ts). Withdrawals do not depend on the order (the kernel route's
+      // removal withdraws at once).
       planes.push(new FrrPlaneAdapter());
       planes.push(
         options.kernelPlane ?? await KernelPlaneAdapter.open({ config }, { netns: options.netns }),
@@ -222,6 +225,13 @@ export class Agent {
         planes: this.#config.expose.enabled ? ["frr", "expose"] : ["frr"],
       });
     }, r.frr_check_s * 1000));
+    // Peers every frr_check_s too: /status, and a log line per transition (never /readyz).
+    this.#peerWatch = new PeerWatch({
+      config: () => this.#config,
+      onPeers: (peers) => this.setPeers(peers),
+      onTransition: this.#options.onPeerTransition,
+    });
+    this.#peerWatch.start();
   }
 
   /** Re-reads the configuration (SIGHUP); an invalid one is logged and the old one kept. */
@@ -244,9 +254,14 @@ export class Agent {
     }
   }
 
-  /** Records the BGP peers as FRR reports them (refreshed by the caller). */
+  /** Records the BGP peers as FRR reports them (the peer watcher does, every frr_check_s). */
   setPeers(peers: PeerStatus[]): void {
     this.#peers = peers;
+  }
+
+  /** Reads the BGP peers from FRR now instead of at the next check; never rejects. */
+  refreshPeers(): Promise<void> {
+    return this.#peerWatch?.poll() ?? Promise.resolve();
   }
 
   /** The status document. */
@@ -293,6 +308,7 @@ export class Agent {
    */
   async stop(options: { withdraw?: boolean } = {}): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
+    await this.#peerWatch?.stop();
     for (const s of this.#sources) await s.source.stop().catch(() => {});
     await this.#reconciler.stop();
     if (options.withdraw) {

@@ -1,11 +1,8 @@
 /** `vpnv4-agent run`: the long-running agent with its HTTP server. */
 import { Agent } from "../agent/agent.ts";
-import { describeError } from "../errors/mod.ts";
 import { getLogger } from "../log/mod.ts";
 import { AgentMetrics } from "../metrics/mod.ts";
 import { createApp, serveHttp } from "../http/mod.ts";
-import { parsePeerSummaries, PEER_SUMMARY_COMMANDS } from "../status/peers.ts";
-import { Vtysh } from "../frr/mod.ts";
 import { VERSION } from "./version.ts";
 import { createImportPlane, type ImportPlane } from "../import/mod.ts";
 import { ExitCode } from "./exit.ts";
@@ -15,17 +12,6 @@ import { type RunConfigFlags, runConfigSource } from "./convert.ts";
 export interface RunFlags extends RunConfigFlags {
   withdrawOnExit?: boolean;
   netns?: string;
-}
-
-/** Asks FRR for the peers' state and hands it to the agent; failures only log. */
-async function refreshPeers(agent: Agent): Promise<void> {
-  const vtysh = new Vtysh(agent.config.frr);
-  const merged: Record<string, unknown> = {};
-  for (const cmd of PEER_SUMMARY_COMMANDS) {
-    const parsed = JSON.parse(await vtysh.show(cmd));
-    if (parsed && typeof parsed === "object") Object.assign(merged, parsed);
-  }
-  agent.setPeers(parsePeerSummaries(merged));
 }
 
 /**
@@ -87,10 +73,11 @@ async function runUntilStopped(flags: RunFlags, state: RunState): Promise<number
       // Peers appear in FRR with the first apply: show them without waiting for the timer.
       if (plane === "frr" && run.ok && ref.agent && !peersShown) {
         peersShown = true;
-        refreshPeers(ref.agent).catch(() => (peersShown = false));
+        void ref.agent.refreshPeers();
       }
     },
     onAllocationError: () => metrics.recordAllocationError(),
+    onPeerTransition: (t) => metrics.recordPeerTransition(t.peer, t.to),
     onSourceEvent: (event) => {
       if (event.kind === "update") metrics.recordSourceUpdate(event.source);
       else if (event.kind === "reconnect") metrics.recordOvsdbReconnect();
@@ -114,24 +101,14 @@ async function runUntilStopped(flags: RunFlags, state: RunState): Promise<number
     throw e;
   }
   log.info("http: serving /healthz /readyz /status /metrics on {url}", { url: server.url });
-  // One refresh at a time: while bgpd is busy (a large apply blocks it for minutes) the
-  // refreshes would otherwise pile up, one waiting vtysh process per tick.
-  let refreshing = false;
-  const peerTimer = setInterval(() => {
-    if (refreshing) return;
-    refreshing = true;
-    refreshPeers(agent).catch((e) =>
-      log.debug("peer summary failed: {error}", { error: describeError(e) })
-    ).finally(() => refreshing = false);
-  }, Math.max(2, agent.config.reconcile.frr_check_s) * 1000);
-  refreshPeers(agent).catch(() => {});
+  // The peers (/status, transition logs) are read by the agent's peer watcher (one read at a
+  // time, every reconcile.frr_check_s: src/agent/peer_watch.ts).
 
   const signal = await stopped;
   log.info("{signal}: stopping ({mode})", {
     signal,
     mode: flags.withdrawOnExit ? "withdrawing everything" : "leaving routes in place",
   });
-  clearInterval(peerTimer);
   await agent.stop({ withdraw: flags.withdrawOnExit });
   abort.abort();
   await server.finished;

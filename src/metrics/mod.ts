@@ -36,6 +36,12 @@ export const DURATION_BUCKETS: readonly number[] = [
 /** Peer families exported per peer (keys of {@link PeerStatus.families}); others are ignored. */
 export const PEER_METRIC_FAMILIES = ["ipv4Vpn", "ipv6Vpn", "ipv4Unicast", "ipv6Unicast"] as const;
 
+/** Label `to` of the peer transitions counter: into Established (up) or out of it (down). */
+export type PeerTransitionDirection = "up" | "down";
+
+/** Every {@link PeerTransitionDirection}. */
+export const PEER_TRANSITION_DIRECTIONS: readonly PeerTransitionDirection[] = ["up", "down"];
+
 /** Classes of rejected source entries (label `reason` of the rejected counter). */
 export type RejectionClass = "name" | "prefix" | "conflict" | "limit" | "ovn_row" | "other";
 
@@ -106,6 +112,7 @@ export class AgentMetrics {
   readonly #peerUp: Gauge<"peer">;
   readonly #peerSent: Gauge<"peer" | "family">;
   readonly #peerReceived: Gauge<"peer" | "family">;
+  readonly #peerTransitions: Counter<"peer" | "to">;
   readonly #importRoutes: Gauge;
   readonly #sourceUpdates: Counter<"source">;
   readonly #rejected: Counter<"reason">;
@@ -188,6 +195,13 @@ export class AgentMetrics {
       labelNames: ["peer", "family"] as const,
       registers,
     });
+    this.#peerTransitions = new Counter({
+      name: `${p}bgp_peer_transitions_total`,
+      help: "Transitions of the configured BGP peer into (to=up) and out of (to=down) " +
+        "Established, as seen by the peer watcher every reconcile.frr_check_s.",
+      labelNames: ["peer", "to"] as const,
+      registers,
+    });
     this.#importRoutes = new Gauge({
       name: `${p}import_routes`,
       help: "Return-path routes imported from the VPN and written to OVN.",
@@ -240,6 +254,7 @@ export class AgentMetrics {
       registers,
     }).set({ version: options.version ?? "unknown", deno: Deno.version.deno }, 1);
     for (const family of ["ipv4", "ipv6"]) this.#prefixes.set({ family }, 0);
+    for (const peer of this.#configuredPeers) this.#zeroTransitions(peer);
     this.#tenants.set(0);
     this.#importRoutes.set(0);
     this.#ready.set(0);
@@ -325,9 +340,23 @@ export class AgentMetrics {
   setConfiguredPeers(addresses: readonly string[]): void {
     const next = new Set(addresses);
     for (const old of this.#configuredPeers) {
-      if (!next.has(old)) this.#removePeer(old);
+      if (next.has(old)) continue;
+      this.#removePeer(old);
+      for (const to of PEER_TRANSITION_DIRECTIONS) this.#peerTransitions.remove({ peer: old, to });
+    }
+    for (const peer of next) {
+      if (!this.#configuredPeers.has(peer)) this.#zeroTransitions(peer);
     }
     this.#configuredPeers = next;
+  }
+
+  /**
+   * Counts one transition of a configured peer into (`up`) or out of (`down`) Established
+   * (the peer watcher's; peers that are not configured are ignored: bounded cardinality).
+   */
+  recordPeerTransition(peer: string, to: PeerTransitionDirection): void {
+    if (!this.#configuredPeers.has(peer)) return;
+    this.#peerTransitions.inc({ peer, to });
   }
 
   /**
@@ -375,6 +404,11 @@ export class AgentMetrics {
   /** The content type of {@link metrics} (Prometheus text format 0.0.4). */
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  /** Creates a configured peer's transition series at 0 (so rates work from the start). */
+  #zeroTransitions(peer: string): void {
+    for (const to of PEER_TRANSITION_DIRECTIONS) this.#peerTransitions.inc({ peer, to }, 0);
   }
 
   #removePeer(peer: string): void {
