@@ -3,7 +3,7 @@
  * carrying the agent's rtm_protocol are touched), route dumps and the route monitor.
  * @module
  */
-import { formatPrefix, type IpPrefix } from "../net/mod.ts";
+import { formatPrefix, type IpPrefix, v4Number } from "../net/mod.ts";
 import { getLogger } from "../log/mod.ts";
 import {
   AF_INET,
@@ -109,6 +109,12 @@ function bytesKey(family: 4 | 6, b: Uint8Array, length: number): RouteKey {
   let s = "";
   for (let i = 0; i < 16; i++) s += (b[i] ?? 0).toString(16).padStart(2, "0");
   return `${s}/${length}`;
+}
+
+/** The key of a desired prefix (compact IPv4 prefixes without building their bytes). */
+function prefixKey(p: IpPrefix): RouteKey {
+  if (p.family === 4) return p.length * 4294967296 + v4Number(p);
+  return bytesKey(6, p.bytes, p.length);
 }
 
 /** Rebuilds the prefix of a key (into `scratch` when given, else fresh bytes). */
@@ -329,7 +335,7 @@ export class KernelPlane {
     let kept = 0;
     const seen = new Set<RouteKey>();
     for (const p of desired) {
-      const k = bytesKey(p.family, p.bytes, p.length);
+      const k = prefixKey(p);
       if (seen.has(k)) continue;
       seen.add(k);
       if (existing.delete(k)) kept++;

@@ -30,6 +30,98 @@ export class IpParseError extends Error {
   override name = "IpParseError";
 }
 
+/**
+ * A compact, immutable IPv4 prefix for large prefix sets (100,000 tenant prefixes): the network
+ * as a 32-bit integer, the length and the canonical text, about a fifth of the memory of an
+ * {@link IpPrefix} holding its own `Uint8Array`. It is an {@link IpPrefix}: `bytes` is built on
+ * each access (a fresh array), and the helpers of this module read the integer directly.
+ * Made by {@link compactPrefix}.
+ */
+export class CompactV4Prefix implements IpPrefix {
+  /** Network address as a signed 32-bit integer (`net >>> 0` for the unsigned value). */
+  readonly net: number;
+  /** Prefix length, 0..32. */
+  readonly length: number;
+  /** Canonical text (`ADDR/LEN`). */
+  readonly text: string;
+
+  /** Use {@link compactPrefix}; `net` must have its host bits clear. */
+  constructor(net: number, length: number, text: string) {
+    this.net = net | 0;
+    this.length = length;
+    this.text = text;
+  }
+
+  /** Always 4. */
+  get family(): 4 {
+    return 4;
+  }
+
+  /** Network-order bytes (a new array on each access). */
+  get bytes(): Uint8Array {
+    const v = this.net;
+    const b = new Uint8Array(4);
+    b[0] = v >>> 24;
+    b[1] = (v >>> 16) & 255;
+    b[2] = (v >>> 8) & 255;
+    b[3] = v & 255;
+    return b;
+  }
+}
+
+/**
+ * An immutable IPv6 prefix with its canonical text, the IPv6 counterpart of
+ * {@link CompactV4Prefix} (its bytes are kept; {@link formatPrefix} returns the text).
+ */
+export class CompactV6Prefix implements IpPrefix {
+  readonly #bytes: Uint8Array;
+  /** Prefix length, 0..128. */
+  readonly length: number;
+  /** Canonical text (`ADDR/LEN`). */
+  readonly text: string;
+
+  /** Use {@link compactPrefix}; `bytes` (16, host bits clear) is copied. */
+  constructor(bytes: Uint8Array, length: number, text: string) {
+    this.#bytes = new Uint8Array(bytes);
+    this.length = length;
+    this.text = text;
+  }
+
+  /** Always 6. */
+  get family(): 6 {
+    return 6;
+  }
+
+  /** Network-order bytes (a new array on each access: the prefix stays immutable). */
+  get bytes(): Uint8Array {
+    return new Uint8Array(this.#bytes);
+  }
+}
+
+/** A prefix made by {@link compactPrefix}. */
+export type CompactPrefix = CompactV4Prefix | CompactV6Prefix;
+
+/**
+ * The compact form of a prefix (itself when it already is one). `text` is its canonical text
+ * when the caller has it (saves formatting, and shares the string).
+ */
+export function compactPrefix(prefix: IpPrefix, text?: string): CompactPrefix {
+  if (prefix instanceof CompactV4Prefix || prefix instanceof CompactV6Prefix) return prefix;
+  const t = text ?? formatPrefix(prefix);
+  if (prefix.family === 4) {
+    const b = prefix.bytes;
+    return new CompactV4Prefix((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3], prefix.length, t);
+  }
+  return new CompactV6Prefix(prefix.bytes, prefix.length, t);
+}
+
+/** The IPv4 network of a prefix as an unsigned 32-bit number (reads compact prefixes directly). */
+export function v4Number(prefix: IpPrefix): number {
+  if (prefix instanceof CompactV4Prefix) return prefix.net >>> 0;
+  const b = prefix.bytes;
+  return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+}
+
 const IPV4_PART = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
 
 function parseIpv4(text: string): Uint8Array | undefined {
@@ -195,6 +287,7 @@ export function formatIp(addr: { family: Family; bytes: Uint8Array }): string {
 
 /** Formats a prefix canonically as `ADDR/LEN`. */
 export function formatPrefix(prefix: IpPrefix): string {
+  if (prefix instanceof CompactV4Prefix || prefix instanceof CompactV6Prefix) return prefix.text;
   return `${formatIp(prefix)}/${prefix.length}`;
 }
 
@@ -206,6 +299,10 @@ export function canonicalPrefix(text: string, options: ParsePrefixOptions = {}):
 /** True when `outer` contains `inner` (same family, shorter-or-equal length, same bits). */
 export function prefixContains(outer: IpPrefix, inner: IpPrefix): boolean {
   if (outer.family !== inner.family || outer.length > inner.length) return false;
+  if (outer.family === 4) {
+    const mask = outer.length === 0 ? 0 : (0xffffffff << (32 - outer.length)) >>> 0;
+    return ((v4Number(inner) & mask) >>> 0) === v4Number(outer);
+  }
   return bytesEqual(maskBytes(inner.bytes, outer.length), outer.bytes);
 }
 
@@ -222,8 +319,13 @@ export function hostPrefix(addr: IpAddress): IpPrefix {
 /** Total order on prefixes: family, then bytes, then length. Useful for stable output. */
 export function comparePrefixes(a: IpPrefix, b: IpPrefix): number {
   if (a.family !== b.family) return a.family - b.family;
-  for (let i = 0; i < a.bytes.length; i++) {
-    if (a.bytes[i] !== b.bytes[i]) return a.bytes[i] - b.bytes[i];
+  if (a.family === 4) {
+    const x = v4Number(a), y = v4Number(b);
+    return x !== y ? x - y : a.length - b.length;
+  }
+  const ab = a.bytes, bb = b.bytes;
+  for (let i = 0; i < ab.length; i++) {
+    if (ab[i] !== bb[i]) return ab[i] - bb[i];
   }
   return a.length - b.length;
 }

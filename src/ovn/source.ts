@@ -36,12 +36,24 @@ export interface OvnSourceOptions {
   client?: Partial<Omit<OvsdbClientOptions, "remotes" | "database" | "tls">>;
 }
 
-/** The monitor request of the source: only the tables and columns it reads. */
-export function ovnMonitorSpec(prefixMode: "host" | "subnet"): MonitorSpec {
+/** The `external_ids` key the index reads besides the namespace keys. */
+const NEUTRON_CIDRS = "neutron:cidrs";
+
+/**
+ * The monitor request of the source: only the tables and columns it reads and, given the
+ * namespace keys, only the `external_ids` keys it reads (OpenStack ports carry a dozen).
+ */
+export function ovnMonitorSpec(
+  prefixMode: "host" | "subnet",
+  namespaceKeys?: readonly string[],
+): MonitorSpec {
   const spec: MonitorSpec = {};
   // Switches first so ports find their subnets on the initial sync.
   if (prefixMode === "subnet") spec.Logical_Switch = [...LS_COLUMNS];
-  spec.Logical_Switch_Port = [...LSP_COLUMNS];
+  spec.Logical_Switch_Port = {
+    columns: [...LSP_COLUMNS],
+    ...(namespaceKeys ? { mapKeys: { external_ids: [...namespaceKeys, NEUTRON_CIDRS] } } : {}),
+  };
   return spec;
 }
 
@@ -71,6 +83,8 @@ export class OvnTenantSource implements TenantSource {
       subnets: config.subnets,
       policy: options.policy,
       origin: this.id,
+      // The cache's events carry the previous rows: no per-port state in the index.
+      previousRows: true,
     });
   }
 
@@ -118,13 +132,15 @@ export class OvnTenantSource implements TenantSource {
       let initial = true;
       const handler: CacheEventHandler = {
         onAdd: (t, r) => this.#row(t, r, false),
-        onUpdate: (t, _o, r) => this.#row(t, r, false),
-        onDelete: (t, r) => this.#row(t, r, true),
+        onUpdate: (t, o, r) => this.#row(t, r, false, o),
+        onDelete: (t, r) => this.#row(t, r, true, r),
         onBatch: () => {
           if (!initial) this.#schedule();
         },
       };
-      await client.monitor(ovnMonitorSpec(this.#cfg.prefix_mode), { handler });
+      await client.monitor(ovnMonitorSpec(this.#cfg.prefix_mode, this.#cfg.namespace_keys), {
+        handler,
+      });
       initial = false;
       this.#flush(true);
     } catch (e) {
@@ -134,11 +150,11 @@ export class OvnTenantSource implements TenantSource {
     }
   }
 
-  #row(table: string, row: Row, deleted: boolean): void {
+  #row(table: string, row: Row, deleted: boolean, previous?: Row): void {
     try {
       if (table === "Logical_Switch_Port") {
-        if (deleted) this.#index.deletePort(row._uuid);
-        else this.#index.upsertPort(row);
+        if (deleted) this.#index.deletePort(row._uuid, previous);
+        else this.#index.upsertPort(row, previous);
       } else if (table === "Logical_Switch") {
         if (deleted) this.#index.deleteSwitch(row._uuid);
         else this.#index.upsertSwitch(row);

@@ -19,7 +19,6 @@ const log = getLogger("ovn");
 
 /** The Logical_Switch_Port columns the index reads. */
 export const LSP_COLUMNS = [
-  "name",
   "type",
   "addresses",
   "dynamic_addresses",
@@ -58,6 +57,13 @@ export interface TenantIndexOptions {
   policy?: PrefixPolicy;
   /** Origin label of the produced tenants. */
   origin?: string;
+  /**
+   * The caller passes the previous row with every update and delete of a port, as the OVSDB
+   * cache's events carry it ({@link TenantIndex.upsertPort}, {@link TenantIndex.deletePort}).
+   * In host mode the index then recomputes what the previous row contributed instead of
+   * keeping state per port (about 80 bytes each, 8 MB at 100,000 ports).
+   */
+  previousRows?: boolean;
 }
 
 interface Subnet {
@@ -83,9 +89,21 @@ function subnetContains(s: Subnet, a: PortAddress): boolean {
   return (b[full] & m) === p.bytes[full];
 }
 
+/** What one port contributes: its tenant and prefix texts (one prefix: the text itself). */
 interface PortState {
-  tenant: string;
-  prefixes: string[];
+  readonly tenant: string;
+  /** Sized to fit: most ports have one address, and a grown array has room for 17. */
+  readonly prefixes: string | readonly string[];
+}
+
+const NO_PREFIXES: readonly string[] = Object.freeze([]);
+
+function prefixCount(s: PortState): number {
+  return typeof s.prefixes === "string" ? 1 : s.prefixes.length;
+}
+
+function prefixAt(s: PortState, i: number): string {
+  return typeof s.prefixes === "string" ? s.prefixes : s.prefixes[i];
 }
 
 const MAX_NAME_FOR_LOG = 80;
@@ -101,13 +119,19 @@ export class TenantIndex {
   readonly #opts: TenantIndexOptions;
   readonly #configured = new Map<string, Subnet[]>();
   readonly #policy: FastPolicy | undefined;
+  /** What each port contributes (not kept in stateless mode, see `previousRows`). */
   readonly #ports = new Map<string, PortState>();
+  #portCount = 0;
+  /** Set while recomputing a previous row: its problems were recorded when it came. */
+  #quiet = false;
   readonly #lspRows = new Map<string, LspRow>();
   readonly #lspToLs = new Map<string, string>();
   readonly #lsPorts = new Map<string, Set<string>>();
   readonly #lsSubnets = new Map<string, Subnet[]>();
   readonly #tenantPrefixes = new Map<string, Map<string, number>>();
   readonly #views = new Map<string, RawTenant>();
+  /** The tenant names, sorted (until a tenant comes or goes). */
+  #names: string[] | undefined;
   #changed = new Set<string>();
   readonly #logged = new Map<string, Set<string>>();
   readonly #rejections = new Map<string, Rejection[]>();
@@ -134,7 +158,12 @@ export class TenantIndex {
 
   /** Number of workload ports currently contributing. */
   get portCount(): number {
-    return this.#ports.size;
+    return this.#portCount;
+  }
+
+  /** Whether per-port state is recomputed from the previous rows callers pass. */
+  get #stateless(): boolean {
+    return this.#opts.previousRows === true && this.#opts.prefixMode === "host";
   }
 
   /**
@@ -142,6 +171,7 @@ export class TenantIndex {
    * problem (at most {@link MAX_LOGGED_PER_ROW} distinct problems per row).
    */
   #hostile(uuid: string, tenant: string, reason: string, prefix?: string): void {
+    if (this.#quiet) return;
     let list = this.#rejections.get(uuid);
     if (!list) this.#rejections.set(uuid, list = []);
     list.push({ tenant, prefix, reason: `row ${uuid}: ${reason}`, origin: this.#opts.origin });
@@ -181,6 +211,17 @@ export class TenantIndex {
     if (lsSubnets) { for (const s of lsSubnets) if (subnetContains(s, a)) return s; }
     if (a.onLink && !isDefaultRoute(a.onLink)) return subnet(a.onLink);
     return undefined;
+  }
+
+  /** What the row contributed before (recomputed without recording its problems again). */
+  #previous(row: LspRow | undefined): PortState | undefined {
+    if (!row) return undefined;
+    this.#quiet = true;
+    try {
+      return this.#computePort(row);
+    } finally {
+      this.#quiet = false;
+    }
   }
 
   #computePort(row: LspRow): PortState | undefined {
@@ -231,39 +272,65 @@ export class TenantIndex {
       }
       if (!prefixes.includes(text)) prefixes.push(text);
     }
-    return { tenant, prefixes };
+    return {
+      tenant,
+      prefixes: prefixes.length === 1
+        ? prefixes[0]
+        : prefixes.length === 0
+        ? NO_PREFIXES
+        : prefixes.slice(),
+    };
   }
 
-  #apply(uuid: string, next: PortState | undefined): void {
-    const prev = this.#ports.get(uuid);
+  /**
+   * Replaces what port `uuid` contributes: `prev` (in stateless mode; else the kept state) by
+   * `next`.
+   */
+  #apply(uuid: string, next: PortState | undefined, previous?: PortState): void {
+    const prev = this.#stateless ? previous : this.#ports.get(uuid);
+    this.#portCount += (next ? 1 : 0) - (prev ? 1 : 0);
     // Add the new contribution before removing the old so a prefix kept by the same tenant
     // never drops to zero and the tenant is not reported as changed.
     if (next) {
       let counts = this.#tenantPrefixes.get(next.tenant);
-      if (!counts) this.#tenantPrefixes.set(next.tenant, counts = new Map());
-      for (const p of next.prefixes) {
+      if (!counts) {
+        this.#tenantPrefixes.set(next.tenant, counts = new Map());
+        this.#names = undefined;
+      }
+      for (let i = 0, n = prefixCount(next); i < n; i++) {
+        const p = prefixAt(next, i);
         const c = counts.get(p) ?? 0;
         if (c === 0) this.#markChanged(next.tenant);
         counts.set(p, c + 1);
       }
-      this.#ports.set(uuid, next);
-    } else {
+      if (!this.#stateless) this.#ports.set(uuid, next);
+    } else if (!this.#stateless) {
       this.#ports.delete(uuid);
     }
     // A port without prefixes holds no counts (its tenant may have none left at all).
-    if (prev && prev.prefixes.length > 0) {
-      const counts = this.#tenantPrefixes.get(prev.tenant)!;
-      for (const p of prev.prefixes) {
-        const c = counts.get(p)! - 1;
+    const counts = prev && prefixCount(prev) > 0
+      ? this.#tenantPrefixes.get(prev.tenant)
+      : undefined;
+    if (prev && counts) {
+      for (let i = 0, n = prefixCount(prev); i < n; i++) {
+        const p = prefixAt(prev, i);
+        const held = counts.get(p);
+        // Only an inconsistent previous row (a caller's bug) holds nothing.
+        if (held === undefined) continue;
+        const c = held - 1;
         if (c === 0) {
           counts.delete(p);
           this.#markChanged(prev.tenant);
         } else counts.set(p, c);
       }
-      if (counts.size === 0) this.#tenantPrefixes.delete(prev.tenant);
+      if (counts.size === 0) {
+        this.#tenantPrefixes.delete(prev.tenant);
+        this.#names = undefined;
+      }
     }
     if (next && this.#tenantPrefixes.get(next.tenant)?.size === 0) {
       this.#tenantPrefixes.delete(next.tenant);
+      this.#names = undefined;
     }
   }
 
@@ -277,22 +344,31 @@ export class TenantIndex {
     this.#apply(uuid, row ? this.#computePort(row) : undefined);
   }
 
-  /** A port row was added or changed. */
-  upsertPort(row: LspRow): void {
-    const prev = this.#lspRows.get(row._uuid);
-    this.#lspRows.set(row._uuid, row);
+  /**
+   * A port row was added or changed. With {@link TenantIndexOptions.previousRows}, `previous`
+   * is the row it replaces (none for an added row).
+   */
+  upsertPort(row: LspRow, previous?: LspRow): void {
+    // Rows are kept only for subnet mode, where switch changes recompute their ports; in host
+    // mode a port depends on its row alone (and the OVSDB cache holds the rows anyway).
+    if (this.#opts.prefixMode === "subnet") this.#lspRows.set(row._uuid, row);
+    const prev = this.#stateless ? this.#previous(previous) : undefined;
     // Rejections describe the current row; the logged set survives so a hostile row that
     // keeps changing is not logged again for the same problem.
-    if (prev) this.#rejections.delete(row._uuid);
-    this.#recompute(row._uuid);
+    this.#rejections.delete(row._uuid);
+    this.#apply(row._uuid, this.#computePort(row), prev);
   }
 
-  /** A port row was deleted. */
-  deletePort(uuid: string): void {
+  /**
+   * A port row was deleted. With {@link TenantIndexOptions.previousRows}, `previous` is the
+   * deleted row.
+   */
+  deletePort(uuid: string, previous?: LspRow): void {
+    const prev = this.#stateless ? this.#previous(previous) : undefined;
     this.#lspRows.delete(uuid);
     this.#logged.delete(uuid);
     this.#rejections.delete(uuid);
-    this.#apply(uuid, undefined);
+    this.#apply(uuid, undefined, prev);
   }
 
   /** A switch row was added or changed (ports and subnets). */
@@ -351,7 +427,7 @@ export class TenantIndex {
   /** The complete current view: tenants with at least one prefix, sorted by name. */
   tenants(): RawTenant[] {
     const out: RawTenant[] = [];
-    const names = [...this.#tenantPrefixes.keys()].sort();
+    const names = this.#names ??= [...this.#tenantPrefixes.keys()].sort();
     for (const name of names) {
       let v = this.#views.get(name);
       if (!v) {

@@ -5,16 +5,22 @@
  */
 import {
   applyDatumDiff,
+  type Atom,
   type ColumnSchema,
   type DatabaseSchema,
   type Datum,
   datumEqual,
   decodeDatum,
+  type DecodeOptions,
   defaultDatum,
   OvsdbSchemaError,
 } from "./schema.ts";
+import { eager, members } from "./lazy_json.ts";
 
-/** A cached row: `_uuid` plus the monitored columns, decoded. Rows are never mutated. */
+/**
+ * A cached row: `_uuid` plus the monitored columns, decoded. Rows are never mutated, nor are
+ * their datums: rows may share equal map datums (see {@link DatabaseCache}).
+ */
 export interface Row {
   readonly _uuid: string;
   readonly [column: string]: Datum;
@@ -29,8 +35,127 @@ export interface CacheEventHandler {
   onBatch?(): void;
 }
 
-/** Which columns of which tables are monitored; `undefined` means all columns. */
-export type MonitorSpec = Record<string, string[] | undefined>;
+/** What is monitored of one table, when more than a list of columns is needed. */
+export interface TableMonitorSpec {
+  /** Monitored columns; `undefined` means all. */
+  columns?: readonly string[];
+  /**
+   * Map columns of which only these keys are kept (e.g. the two `external_ids` keys a consumer
+   * reads out of a dozen): the others are dropped when rows and diffs are decoded.
+   */
+  mapKeys?: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
+ * Which columns of which tables are monitored: a list of columns, a {@link TableMonitorSpec},
+ * or `undefined` for all columns.
+ */
+export type MonitorSpec = Record<string, readonly string[] | TableMonitorSpec | undefined>;
+
+/** Distinct map keys shared between rows per table; more are kept as they come. */
+const MAX_INTERNED_KEYS = 4096;
+/** Map datums looked up before {@link MapInterner} decides whether sharing pays. */
+const INTERN_TRIAL = 16384;
+/** Smallest table size at which {@link MapInterner.sweep} looks at the rows. */
+const MIN_SWEEP = 1024;
+
+/** FNV-1a over a map's keys and values (with their types), as a small integer. */
+function mapHash(m: Map<Atom, Atom>): number {
+  let h = 0x811c9dc5;
+  const mix = (a: Atom) => {
+    const s = typeof a === "string" ? a : `\u0000${typeof a}${String(a)}`;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0xff, 0x01000193);
+  };
+  for (const [k, v] of m) {
+    mix(k);
+    mix(v);
+  }
+  return h & 0x3fffffff;
+}
+
+function sameMap(a: Map<Atom, Atom>, b: Map<Atom, Atom>): boolean {
+  if (a.size !== b.size) return false;
+  const ia = a.entries(), ib = b.entries();
+  for (let x = ia.next(), y = ib.next(); !x.done; x = ia.next(), y = ib.next()) {
+    if (x.value[0] !== y.value![0] || x.value[1] !== y.value![1]) return false;
+  }
+  return true;
+}
+
+/**
+ * Shares equal map datums (same pairs in the same order) between the rows of one column: the
+ * `external_ids` of the pods of a namespace are usually identical, and a Map costs about 200
+ * bytes. The table holds the Maps strongly; {@link DatabaseCache} sweeps it against the rows
+ * after a batch once it has doubled, so Maps no row uses any more do not pile up (no weak
+ * references: their targets live until the current job ends, unbounded in a long synchronous
+ * loop). When fewer than a quarter of the first {@link INTERN_TRIAL} datums were repeats (ids
+ * unique per row), sharing stops for good.
+ */
+class MapInterner {
+  #table: Map<number, Map<Atom, Atom>> | undefined = new Map();
+  /** Table size that triggers the next sweep. */
+  #sweepAt = MIN_SWEEP;
+  #lookups = 0;
+  #hits = 0;
+
+  intern(m: Map<Atom, Atom>): Map<Atom, Atom> {
+    const table = this.#table;
+    if (!table) return m;
+    if (++this.#lookups === INTERN_TRIAL && this.#hits * 4 < INTERN_TRIAL) {
+      this.#table = undefined;
+      return m;
+    }
+    const hash = mapHash(m);
+    const shared = table.get(hash);
+    if (shared) {
+      if (!sameMap(shared, m)) return m;
+      this.#hits++;
+      return shared;
+    }
+    table.set(hash, m);
+    return m;
+  }
+
+  /** Keeps only the Maps `column` of `rows` still uses, when the table has grown enough. */
+  sweep(column: string, rows: Iterable<Row>): void {
+    const table = this.#table;
+    if (!table || table.size < this.#sweepAt) return;
+    table.clear();
+    for (const row of rows) {
+      const m = row[column];
+      if (m instanceof Map) {
+        const hash = mapHash(m);
+        if (!table.has(hash)) table.set(hash, m);
+      }
+    }
+    this.#sweepAt = Math.max(MIN_SWEEP, 2 * table.size);
+  }
+}
+
+/** One string per distinct map key of a table (the first {@link MAX_INTERNED_KEYS}). */
+function keyInterner(): (key: Atom) => Atom {
+  const keys = new Map<Atom, Atom>();
+  return (k) => {
+    const hit = keys.get(k);
+    if (hit !== undefined) return hit;
+    if (keys.size < MAX_INTERNED_KEYS) keys.set(k, k);
+    return k;
+  };
+}
+
+/**
+ * Makes the rows of one table: objects of one shape with every column in-object (a
+ * constructor of their own lets V8 size them for the columns, where an object literal grown
+ * column by column spills them into a separate property array), still plain objects.
+ */
+function rowFactory(): (uuid: string) => Record<string, Datum> {
+  const CachedRow = function (this: Record<string, Datum>, uuid: string) {
+    this._uuid = uuid;
+  } as unknown as new (uuid: string) => Record<string, Datum>;
+  CachedRow.prototype = Object.prototype;
+  return (uuid) => new CachedRow(uuid);
+}
 
 /** The rows of one table. */
 export class TableCache<R extends Row = Row> {
@@ -70,6 +195,16 @@ interface TableState {
   cache: TableCache;
   cols: [string, ColumnSchema][];
   colMap: Map<string, ColumnSchema>;
+  /** Decode options of the map columns. */
+  decode: Map<string, DecodeOptions>;
+  /** Sharing of equal datums, per map column. */
+  maps: Map<string, MapInterner>;
+  internKey: (key: Atom) => Atom;
+  newRow: (uuid: string) => Record<string, Datum>;
+}
+
+function isList(v: readonly string[] | TableMonitorSpec): v is readonly string[] {
+  return Array.isArray(v);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -97,16 +232,29 @@ export class DatabaseCache {
 
   #build(schema: DatabaseSchema): Map<string, TableState> {
     const out = new Map<string, TableState>();
-    for (const [name, wanted] of Object.entries(this.#spec)) {
+    for (const [name, entry] of Object.entries(this.#spec)) {
       const ts = schema.tables.get(name);
       if (!ts) throw new OvsdbSchemaError(`table ${name} is not in schema ${schema.name}`);
-      const names = (wanted ?? [...ts.columns.keys()]).filter((c) =>
+      const spec: TableMonitorSpec = entry === undefined || isList(entry)
+        ? { columns: entry }
+        : entry;
+      const names = (spec.columns ?? [...ts.columns.keys()]).filter((c) =>
         c !== "_uuid" && c !== "_version" && ts.columns.has(c)
       );
       const cols = names.map((c) => [c, ts.columns.get(c)!] as [string, ColumnSchema]);
       const old = this.#tables?.get(name);
       const cache = old?.cache ?? new TableCache(name, names);
-      out.set(name, { cache, cols, colMap: new Map(cols) });
+      const decode = new Map<string, DecodeOptions>();
+      const maps = new Map<string, MapInterner>();
+      const internKey = old?.internKey ?? keyInterner();
+      for (const [c, col] of cols) {
+        if (col.kind !== "map") continue;
+        const only = spec.mapKeys?.[c];
+        decode.set(c, { internKey, ...(only ? { mapKeys: new Set<Atom>(only) } : {}) });
+        maps.set(c, old?.maps.get(c) ?? new MapInterner());
+      }
+      const newRow = old?.newRow ?? rowFactory();
+      out.set(name, { cache, cols, colMap: new Map(cols), decode, maps, internKey, newRow });
     }
     return out;
   }
@@ -144,10 +292,13 @@ export class DatabaseCache {
 
   #fullRow(t: TableState, uuid: string, wire: unknown): Row {
     if (!isObject(wire)) throw new OvsdbSchemaError(`${t.cache.name} row ${uuid}: not an object`);
-    const row: Record<string, Datum> = { _uuid: uuid };
+    const row = t.newRow(uuid);
     for (const [c, col] of t.cols) {
       const v = wire[c];
-      row[c] = v === undefined ? defaultDatum(col) : decodeDatum(col, v);
+      if (col.kind === "map") {
+        const m = v === undefined ? defaultDatum(col) : decodeDatum(col, v, t.decode.get(c));
+        row[c] = t.maps.get(c)!.intern(m as Map<Atom, Atom>);
+      } else row[c] = v === undefined ? defaultDatum(col) : decodeDatum(col, v);
     }
     return row as Row;
   }
@@ -156,11 +307,14 @@ export class DatabaseCache {
     if (!isObject(wire)) {
       throw new OvsdbSchemaError(`${t.cache.name} row ${old._uuid}: not an object`);
     }
-    const row: Record<string, Datum> = { ...old };
+    const row = t.newRow(old._uuid);
+    for (const [c] of t.cols) row[c] = old[c];
     for (const [c, v] of Object.entries(wire)) {
       const col = t.colMap.get(c);
       if (!col) continue;
-      row[c] = diff ? applyDatumDiff(col, old[c], v) : decodeDatum(col, v);
+      const opts = t.decode.get(c);
+      const d = diff ? applyDatumDiff(col, old[c], v, opts) : decodeDatum(col, v, opts);
+      row[c] = col.kind === "map" ? t.maps.get(c)!.intern(d as Map<Atom, Atom>) : d;
     }
     return row as Row;
   }
@@ -171,6 +325,13 @@ export class DatabaseCache {
     return true;
   }
 
+  /** Lets the map interners drop the Maps no row uses any more (see MapInterner). */
+  #sweep(): void {
+    for (const t of this.#tables.values()) {
+      for (const [c, interner] of t.maps) interner.sweep(c, t.cache.rows());
+    }
+  }
+
   #emit(fn: (h: CacheEventHandler) => void): void {
     for (const h of this.#handlers) fn(h);
   }
@@ -178,18 +339,18 @@ export class DatabaseCache {
   /**
    * Replaces the whole contents with a monitor's initial reply (`notation` 1 for
    * `monitor`, 2 for `monitor_cond`/`monitor_cond_since`), emitting only differences.
+   * `tableUpdates` may be (or hold) `LazyJson` values: rows are then parsed one by one.
    */
   replaceAll(tableUpdates: unknown, notation: 1 | 2): void {
-    if (!isObject(tableUpdates) && tableUpdates !== null) {
-      throw new OvsdbSchemaError("monitor reply: table-updates is not an object");
-    }
-    const updates = (tableUpdates ?? {}) as Record<string, unknown>;
+    const tables = tableUpdates === null ? [] : members(tableUpdates);
+    if (!tables) throw new OvsdbSchemaError("monitor reply: table-updates is not an object");
+    const updates = new Map<string, unknown>(tables);
     for (const [name, t] of this.#tables) {
       const fresh = new Map<string, Row>();
-      const tu = updates[name];
-      if (isObject(tu)) {
-        for (const uuid in tu) {
-          const ru = tu[uuid];
+      const rows = members(updates.get(name));
+      if (rows) {
+        for (const [uuid, value] of rows) {
+          const ru = eager(value);
           if (!isObject(ru)) continue;
           const wire = notation === 2 ? (ru.initial ?? ru.insert) : ru.new;
           if (wire === undefined) continue;
@@ -224,19 +385,26 @@ export class DatabaseCache {
       }
       for (const row of old.values()) this.#emit((h) => h.onDelete?.(name, row));
     }
+    this.#sweep();
     this.#emit((h) => h.onBatch?.());
   }
 
-  /** Applies one update notification (`notation` 1: `update`, 2: `update2`/`update3`). */
+  /**
+   * Applies one update notification (`notation` 1: `update`, 2: `update2`/`update3`).
+   * `tableUpdates` may be (or hold) `LazyJson` values: rows are then parsed one by one.
+   */
   applyUpdates(tableUpdates: unknown, notation: 1 | 2): void {
-    if (!isObject(tableUpdates)) {
+    const tables = members(tableUpdates);
+    if (!tables) {
       throw new OvsdbSchemaError("update notification: table-updates is not an object");
     }
-    for (const [name, tu] of Object.entries(tableUpdates)) {
+    for (const [name, tu] of tables) {
       const t = this.#tables.get(name);
-      if (!t || !isObject(tu)) continue;
+      const rows = t ? members(tu) : undefined;
+      if (!t || !rows) continue;
       const map = t.cache._map();
-      for (const [uuid, ru] of Object.entries(tu)) {
+      for (const [uuid, value] of rows) {
+        const ru = eager(value);
         if (!isObject(ru)) continue;
         const prev = map.get(uuid);
         let next: Row | undefined;
@@ -265,6 +433,7 @@ export class DatabaseCache {
         }
       }
     }
+    this.#sweep();
     this.#emit((h) => h.onBatch?.());
   }
 }

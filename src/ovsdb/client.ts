@@ -10,6 +10,7 @@ import { cond, type Operation, type OperationResult, select } from "./ops.ts";
 import { ConnectionClosedError, JsonRpcConnection, OvsdbRpcError } from "./rpc.ts";
 import { type DatabaseSchema, parseSchema } from "./schema.ts";
 import { dial, parseRemotes, type Remote, type TlsFiles } from "./transport.ts";
+import { eager, LazyJson } from "./lazy_json.ts";
 
 const log = getLogger("ovsdb");
 
@@ -46,7 +47,16 @@ export interface OvsdbClientOptions {
   maxMessageBytes?: number;
   /** Force a monitor method (tests and old servers); default tries the newest first. */
   monitorMethod?: MonitorMethod;
+  /**
+   * Monitor replies and update notifications of at least this many bytes are parsed row by
+   * row as the cache takes them, not at once (default 1 MiB): a 100,000-row reply parsed whole
+   * costs about 80 MB of heap at its peak.
+   */
+  largeMessageBytes?: number;
 }
+
+/** Default of {@link OvsdbClientOptions.largeMessageBytes}. */
+export const DEFAULT_LARGE_MESSAGE_BYTES = 1024 * 1024;
 
 /** The monitor methods, newest first. */
 export type MonitorMethod = "monitor_cond_since" | "monitor_cond" | "monitor";
@@ -178,6 +188,8 @@ export class OvsdbClient {
             probeIntervalMs: this.#opts.probeIntervalMs,
             label: remote.text,
             onNotification: (m, p) => this.#onNotification(rpc!, m, p),
+            lazyFromBytes: this.#opts.largeMessageBytes ?? DEFAULT_LARGE_MESSAGE_BYTES,
+            lazyNotifications: true,
           });
           const verdict = await this.#checkServer(rpc, pass === 0 && leaderOnly && n > 1);
           if (verdict !== "ok" && verdict !== "ok-leader") {
@@ -340,13 +352,14 @@ export class OvsdbClient {
         if (method === "monitor") {
           const req: Record<string, unknown> = {};
           for (const [t, c] of Object.entries(cols)) req[t] = { columns: c };
-          result = await rpc.request(method, [db, MONITOR_ID, req]);
+          result = await rpc.request(method, [db, MONITOR_ID, req], { lazy: true });
         } else {
           const req: Record<string, unknown> = {};
           for (const [t, c] of Object.entries(cols)) req[t] = [{ columns: c }];
           const params: unknown[] = [db, MONITOR_ID, req];
           if (method === "monitor_cond_since") params.push(this.#lastTxnId);
-          result = await rpc.request(method, params);
+          result = await rpc.request(method, params, { lazy: true });
+          if (result instanceof LazyJson && !result.isObject) result = result.items();
         }
       } catch (e) {
         if (e instanceof OvsdbRpcError && e.error === "unknown method") {
@@ -360,7 +373,7 @@ export class OvsdbClient {
         if (!Array.isArray(result) || result.length !== 3) {
           throw new OvsdbRpcError(method, "reply is not [found, last-txn-id, updates]");
         }
-        const [found, txn, updates] = result;
+        const [found, txn, updates] = result.map((v, i) => (i < 2 ? eager(v) : v));
         if (found === true && this.#lastTxnId !== ZERO_TXN_ID) {
           cache.applyUpdates(updates ?? {}, 2);
           resumed = true;
@@ -397,7 +410,7 @@ export class OvsdbClient {
       return;
     }
     if (params[0] === SERVER_MONITOR_ID && method === "update2") {
-      this.#onServerUpdate(rpc, params[1]);
+      this.#onServerUpdate(rpc, eager(params[1]));
       return;
     }
     if (params[0] !== MONITOR_ID || !this.#cache) return;

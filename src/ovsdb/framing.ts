@@ -7,10 +7,10 @@
 /** Default cap on one JSON message: 256 MiB. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
-/** Thrown when the byte stream cannot be framed; the connection must be dropped. */
-export class FramingError extends Error {
-  override name = "FramingError";
-}
+import { FramingError } from "./framing_error.ts";
+import { DEFAULT_LAZY_VALUE_CHARS, LazyJson } from "./lazy_json.ts";
+
+export { FramingError };
 
 /** Options for {@link JsonFramer}. */
 export interface JsonFramerOptions {
@@ -18,6 +18,13 @@ export interface JsonFramerOptions {
   maxMessageBytes?: number;
   /** Maximum nesting depth (default 1024). */
   maxDepth?: number;
+  /**
+   * Messages of at least this many bytes come out as {@link LazyJson} (parsed member by member
+   * by whoever reads them) instead of parsed values. Default: never.
+   */
+  lazyFromBytes?: number;
+  /** Within a lazy message, objects and arrays of at least this many characters stay lazy. */
+  lazyValueChars?: number;
 }
 
 const OPEN_OBJ = 0x7b; // {
@@ -42,8 +49,15 @@ function isSpace(b: number): boolean {
 export class JsonFramer {
   readonly #max: number;
   readonly #maxDepth: number;
+  readonly #lazyFrom: number;
+  readonly #lazyValue: number;
   readonly #decoder = new TextDecoder("utf-8", { fatal: true });
-  #pending: Uint8Array[] = [];
+  /**
+   * The message in progress, decoded chunk by chunk as it arrives: a 100k-row monitor reply
+   * (tens of MB) then never exists as bytes and text at once, and no large buffer goes through
+   * malloc (where glibc raises its mmap threshold after freeing one and keeps what follows).
+   */
+  #pending: string[] = [];
   #pendingBytes = 0;
   #depth = 0;
   #inString = false;
@@ -54,6 +68,8 @@ export class JsonFramer {
   constructor(options: JsonFramerOptions = {}) {
     this.#max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#maxDepth = options.maxDepth ?? 1024;
+    this.#lazyFrom = options.lazyFromBytes ?? Infinity;
+    this.#lazyValue = options.lazyValueChars ?? DEFAULT_LAZY_VALUE_CHARS;
   }
 
   /** Bytes held for the message in progress. */
@@ -141,31 +157,34 @@ export class JsonFramer {
       if (this.#pendingBytes + rest.length > this.#max) {
         return this.#fail(`message larger than ${this.#max} bytes`);
       }
-      this.#pending.push(rest.slice());
+      this.#pending.push(this.#decode(rest, true));
       this.#pendingBytes += rest.length;
     }
     return out;
   }
 
-  #parse(tail: Uint8Array): unknown {
-    let bytes = tail;
-    if (this.#pending.length > 0) {
-      bytes = new Uint8Array(this.#pendingBytes + tail.length);
-      let off = 0;
-      for (const p of this.#pending) {
-        bytes.set(p, off);
-        off += p.length;
-      }
-      bytes.set(tail, off);
-      this.#pending = [];
-      this.#pendingBytes = 0;
-    }
-    let text: string;
+  #decode(bytes: Uint8Array, stream: boolean): string {
     try {
-      text = this.#decoder.decode(bytes);
+      return this.#decoder.decode(bytes, { stream });
     } catch (cause) {
       return this.#fail("message is not valid UTF-8", cause);
     }
+  }
+
+  #parse(tail: Uint8Array): unknown {
+    const bytes = this.#pendingBytes + tail.length;
+    let text = this.#decode(tail, false);
+    if (this.#pending.length > 0) {
+      this.#pending.push(text);
+      text = this.#pending.join("");
+      this.#pending = [];
+      this.#pendingBytes = 0;
+    }
+    if (bytes >= this.#lazyFrom) return new LazyJson(text, 0, text.length, this.#lazyValue);
+    return this.#json(text);
+  }
+
+  #json(text: string): unknown {
     try {
       return JSON.parse(text);
     } catch (cause) {

@@ -6,6 +6,7 @@ export {
   backoffDelay,
   type BackoffOptions,
   type ClientState,
+  DEFAULT_LARGE_MESSAGE_BYTES,
   type MonitorMethod,
   OvsdbClient,
   type OvsdbClientOptions,
@@ -18,7 +19,9 @@ export {
   type MonitorSpec,
   type Row,
   TableCache,
+  type TableMonitorSpec,
 } from "./cache.ts";
+export { DEFAULT_LAZY_VALUE_CHARS, eager, LazyJson, members } from "./lazy_json.ts";
 export {
   DEFAULT_MAX_MESSAGE_BYTES,
   FramingError,

@@ -5,6 +5,7 @@
  */
 import { getLogger } from "../log/mod.ts";
 import { FramingError, JsonFramer } from "./framing.ts";
+import { eager, LazyJson } from "./lazy_json.ts";
 
 const log = getLogger("ovsdb");
 const encoder = new TextEncoder();
@@ -40,12 +41,21 @@ export interface JsonRpcOptions {
   probeIntervalMs?: number;
   /** Called for each notification (`id: null`), in stream order. */
   onNotification?: (method: string, params: unknown[]) => void;
+  /**
+   * Messages of at least this many bytes are parsed member by member: the results of
+   * requests made with `lazy: true`, and notification params (when `lazyNotifications`), may
+   * then contain {@link LazyJson} values. Everything else is handed over parsed. Default: never.
+   */
+  lazyFromBytes?: number;
+  /** Hand large notification params over as {@link LazyJson} (see `lazyFromBytes`). */
+  lazyNotifications?: boolean;
   /** Label for logs. */
   label?: string;
 }
 
 interface Pending {
   method: string;
+  lazy: boolean;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
 }
@@ -60,6 +70,7 @@ export class JsonRpcConnection {
   readonly #pending = new Map<number, Pending>();
   readonly #onNotification: (method: string, params: unknown[]) => void;
   readonly #label: string;
+  readonly #lazyNotifications: boolean;
   #nextId = 1;
   #writeChain: Promise<void> = Promise.resolve();
   #closedReason: Error | undefined;
@@ -73,7 +84,11 @@ export class JsonRpcConnection {
 
   constructor(conn: Deno.Conn, options: JsonRpcOptions = {}) {
     this.#conn = conn;
-    this.#framer = new JsonFramer({ maxMessageBytes: options.maxMessageBytes });
+    this.#framer = new JsonFramer({
+      maxMessageBytes: options.maxMessageBytes,
+      lazyFromBytes: options.lazyFromBytes,
+    });
+    this.#lazyNotifications = options.lazyNotifications === true;
     this.#onNotification = options.onNotification ?? (() => {});
     this.#label = options.label ?? "ovsdb";
     this.closed = new Promise((r) => (this.#resolveClosed = r));
@@ -89,8 +104,11 @@ export class JsonRpcConnection {
     return this.#isClosed;
   }
 
-  /** Sends a request and resolves with its `result`; rejects with {@link OvsdbRpcError}. */
-  request(method: string, params: unknown[]): Promise<unknown> {
+  /**
+   * Sends a request and resolves with its `result`; rejects with {@link OvsdbRpcError}. With
+   * `lazy`, a large result may be or contain {@link LazyJson} values (see `lazyFromBytes`).
+   */
+  request(method: string, params: unknown[], options: { lazy?: boolean } = {}): Promise<unknown> {
     if (this.#isClosed) {
       return Promise.reject(
         new ConnectionClosedError(`${method}: connection ${this.#label} is closed`, {
@@ -100,7 +118,7 @@ export class JsonRpcConnection {
     }
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { method, resolve, reject });
+      this.#pending.set(id, { method, lazy: options.lazy === true, resolve, reject });
       this.#send({ method, params, id });
     });
   }
@@ -170,10 +188,7 @@ export class JsonRpcConnection {
           reason = new Error("connection closed by peer");
           break;
         }
-        this.#lastRx = Date.now();
-        this.#probeOutstanding = false;
-        const msgs = this.#framer.push(buf.subarray(0, n));
-        for (const m of msgs) this.#dispatch(m);
+        this.#received(buf.subarray(0, n));
       }
     } catch (cause) {
       if (!this.#isClosed) {
@@ -185,14 +200,40 @@ export class JsonRpcConnection {
     this.close(reason);
   }
 
+  /**
+   * Frames and dispatches one chunk. A function of its own so the parsed messages die with its
+   * frame: kept in the read loop's, a 100k-row monitor reply stayed reachable until the next read.
+   */
+  #received(chunk: Uint8Array): void {
+    this.#lastRx = Date.now();
+    this.#probeOutstanding = false;
+    const msgs = this.#framer.push(chunk);
+    for (let i = 0; i < msgs.length; i++) {
+      const m = msgs[i];
+      msgs[i] = undefined;
+      this.#dispatch(m);
+    }
+  }
+
   #dispatch(msg: unknown): void {
-    if (typeof msg !== "object" || msg === null || Array.isArray(msg)) {
+    if (msg instanceof LazyJson && msg.isObject) {
+      // A large message: only `result` and `params` may stay lazy.
+      msg = Object.fromEntries(
+        [...msg.entries()].map(([k, v]) => [k, k === "result" || k === "params" ? v : eager(v)]),
+      );
+    }
+    if (typeof msg !== "object" || msg === null || Array.isArray(msg) || msg instanceof LazyJson) {
       log.warn("ignoring non-object JSON-RPC message from {peer}", { peer: this.#label });
       return;
     }
     const m = msg as Record<string, unknown>;
     if (typeof m.method === "string") {
-      const params = Array.isArray(m.params) ? m.params : [];
+      const notification = m.id === null || m.id === undefined;
+      let p = m.params;
+      if (p instanceof LazyJson) {
+        p = notification && this.#lazyNotifications && !p.isObject ? p.items() : p.parse();
+      }
+      const params = Array.isArray(p) ? p : [];
       if (m.id === null || m.id === undefined) {
         try {
           this.#onNotification(m.method, params);
@@ -226,6 +267,6 @@ export class JsonRpcConnection {
     }
     this.#pending.delete(m.id);
     if (m.error !== null && m.error !== undefined) p.reject(new OvsdbRpcError(p.method, m.error));
-    else p.resolve(m.result);
+    else p.resolve(p.lazy ? m.result : eager(m.result));
   }
 }

@@ -155,20 +155,34 @@ function decodeSetElems(v: unknown): Atom[] {
   return [decodeAtom(v)];
 }
 
-function decodeMapPairs(v: unknown): Map<Atom, Atom> {
+/** Options of {@link decodeDatum} and {@link applyDatumDiff} for map columns. */
+export interface DecodeOptions {
+  /** Keep only these keys of a map (the others are dropped, also from diffs). */
+  mapKeys?: ReadonlySet<Atom>;
+  /** Returns the string to keep for a map key (to share equal key strings between rows). */
+  internKey?: (key: Atom) => Atom;
+}
+
+function decodeMapPairs(v: unknown, options?: DecodeOptions): Map<Atom, Atom> {
   if (!Array.isArray(v) || v[0] !== "map" || !Array.isArray(v[1])) {
     throw new OvsdbSchemaError(`invalid map ${JSON.stringify(v)?.slice(0, 80)}`);
   }
   const m = new Map<Atom, Atom>();
+  const keys = options?.mapKeys;
+  const intern = options?.internKey;
   for (const pair of v[1] as unknown[]) {
     if (!Array.isArray(pair) || pair.length !== 2) throw new OvsdbSchemaError("invalid map pair");
-    m.set(decodeAtom(pair[0]), decodeAtom(pair[1]));
+    let k = decodeAtom(pair[0]);
+    const value = decodeAtom(pair[1]);
+    if (keys && !keys.has(k)) continue;
+    if (intern) k = intern(k);
+    m.set(k, value);
   }
   return m;
 }
 
 /** Decodes a wire datum according to the column's kind. */
-export function decodeDatum(column: ColumnSchema, v: unknown): Datum {
+export function decodeDatum(column: ColumnSchema, v: unknown, options?: DecodeOptions): Datum {
   switch (column.kind) {
     case "scalar":
       return decodeAtom(v);
@@ -179,7 +193,7 @@ export function decodeDatum(column: ColumnSchema, v: unknown): Datum {
     case "set":
       return decodeSetElems(v);
     case "map":
-      return decodeMapPairs(v);
+      return decodeMapPairs(v, options);
   }
 }
 
@@ -210,7 +224,12 @@ export function defaultDatum(column: ColumnSchema): Datum {
  * Applies an update2 `modify` diff to a datum: sets take the symmetric difference,
  * maps add new keys, delete keys whose value matches and replace the others.
  */
-export function applyDatumDiff(column: ColumnSchema, old: Datum, diff: unknown): Datum {
+export function applyDatumDiff(
+  column: ColumnSchema,
+  old: Datum,
+  diff: unknown,
+  options?: DecodeOptions,
+): Datum {
   switch (column.kind) {
     case "scalar":
       return decodeAtom(diff);
@@ -229,7 +248,7 @@ export function applyDatumDiff(column: ColumnSchema, old: Datum, diff: unknown):
     }
     case "map": {
       const m = new Map(old as Map<Atom, Atom> ?? []);
-      for (const [k, v] of decodeMapPairs(diff)) {
+      for (const [k, v] of decodeMapPairs(diff, options)) {
         if (m.has(k) && m.get(k) === v) m.delete(k);
         else m.set(k, v);
       }

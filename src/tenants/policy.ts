@@ -2,6 +2,8 @@
  * Prefix policy and tenant-set validation: the one gate between source data and the planes.
  */
 import {
+  type CompactPrefix,
+  compactPrefix,
   comparePrefixes,
   formatPrefix,
   type IpPrefix,
@@ -66,11 +68,17 @@ interface ParsedRaw {
   /** The `prefixes` array this was computed from (a raw tenant may be changed in place). */
   readonly source: readonly string[];
   readonly length: number;
-  /** Accepted prefixes by canonical text. */
-  readonly prefixes: ReadonlyMap<string, IpPrefix>;
+  /**
+   * Accepted prefixes: unique, sorted ({@link comparePrefixes}), compact (their canonical text
+   * is `formatPrefix(p)`, at no cost). Used as the tenant's `prefixes` when it is alone.
+   */
+  readonly prefixes: readonly CompactPrefix[];
   readonly rejected: readonly Rejection[];
   /** The tenant built from this raw tenant alone, reused while nothing else changes it. */
   tenant?: Tenant;
+  /** {@link OwnerIndex}: the update that last saw this raw tenant, and under which name. */
+  seen?: number;
+  seenAs?: string;
 }
 
 /**
@@ -86,7 +94,8 @@ function parseRaw(raw: RawTenant, policy: PrefixPolicy): ParsedRaw {
   const hit = cache.get(raw);
   const list = Array.isArray(raw.prefixes) ? raw.prefixes : [];
   if (hit && hit.source === list && hit.length === list.length) return hit;
-  const prefixes = new Map<string, IpPrefix>();
+  const seen = new Set<string>();
+  const prefixes: CompactPrefix[] = [];
   const rejected: Rejection[] = [];
   for (const text of list) {
     let prefix: IpPrefix;
@@ -106,9 +115,23 @@ function parseRaw(raw: RawTenant, policy: PrefixPolicy): ParsedRaw {
       rejected.push({ tenant: raw.name, prefix: text, reason: violation, origin: raw.origin });
       continue;
     }
-    prefixes.set(formatPrefix(prefix), prefix);
+    // Sources (the OVN index) mostly hand over canonical texts: keep their string.
+    const formatted = formatPrefix(prefix);
+    const key = formatted === text ? text : formatted;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    prefixes.push(compactPrefix(prefix, key));
   }
-  const parsed: ParsedRaw = { source: list, length: list.length, prefixes, rejected };
+  prefixes.sort(comparePrefixes);
+  const parsed: ParsedRaw = {
+    source: list,
+    length: list.length,
+    prefixes,
+    rejected,
+    tenant: undefined,
+    seen: 0,
+    seenAs: "",
+  };
   cache.set(raw, parsed);
   return parsed;
 }
@@ -120,7 +143,7 @@ function parseRaw(raw: RawTenant, policy: PrefixPolicy): ParsedRaw {
  */
 class OwnerIndex {
   /** Indexed raw tenants and the tenant name they were indexed under. */
-  #indexed = new Map<ParsedRaw, string>();
+  readonly #indexed = new Map<ParsedRaw, string>();
   /**
    * Prefix key → the claiming tenant's name (one raw tenant claims it: the usual case, kept
    * small for 100,000 prefixes), or tenant name → number of raw tenants of that name.
@@ -128,24 +151,38 @@ class OwnerIndex {
   readonly #owners = new Map<string, string | Map<string, number>>();
   /** Keys claimed by two or more tenants. */
   readonly #conflicts = new Set<string>();
+  /** Number of the current update (marks the raw tenants it saw). */
+  #update = 0;
 
   /**
-   * Re-indexes for the current raw tenants (by name) and returns, per tenant, the prefix keys
-   * it must drop because other tenants claim them too; pushes one rejection per such claim.
+   * Re-indexes for the current raw tenants (`names[i]` and `parsed[i]`, in source order) and
+   * returns, per tenant, the prefix keys it must drop because other tenants claim them too;
+   * pushes one rejection per such claim. Allocates for the changed raw tenants only (no map of
+   * all of them: at 10,000 tenants such maps are large objects that only a full GC frees).
    */
   update(
-    merged: ReadonlyMap<string, { parsed: ParsedRaw[] }>,
+    names: readonly string[],
+    parsed: readonly ParsedRaw[],
     rejected: Rejection[],
   ): Map<string, Set<string>> {
-    const current = new Map<ParsedRaw, string>();
-    for (const [name, entry] of merged) for (const p of entry.parsed) current.set(p, name);
-    for (const [p, name] of this.#indexed) {
-      if (current.get(p) !== name) this.#claim(p, name, -1);
+    const update = ++this.#update;
+    const claims: number[] = [];
+    for (let i = 0; i < parsed.length; i++) {
+      const p = parsed[i];
+      if (p.seen === update) continue;
+      p.seen = update;
+      p.seenAs = names[i];
+      if (this.#indexed.get(p) !== names[i]) claims.push(i);
     }
-    for (const [p, name] of current) {
-      if (this.#indexed.get(p) !== name) this.#claim(p, name, 1);
+    this.#indexed.forEach((name, p) => {
+      if (p.seen === update && p.seenAs === name) return;
+      this.#claim(p, name, -1);
+      this.#indexed.delete(p);
+    });
+    for (const i of claims) {
+      this.#claim(parsed[i], names[i], 1);
+      this.#indexed.set(parsed[i], names[i]);
     }
-    this.#indexed = current;
     const dropped = new Map<string, Set<string>>();
     for (const key of this.#conflicts) {
       const owners = this.#owners.get(key)!;
@@ -165,7 +202,7 @@ class OwnerIndex {
   }
 
   #claim(parsed: ParsedRaw, name: string, delta: 1 | -1): void {
-    for (const key of parsed.prefixes.keys()) {
+    for (const { text: key } of parsed.prefixes) {
       const cur = this.#owners.get(key);
       if (delta === 1) {
         if (cur === undefined) {
@@ -219,7 +256,11 @@ function ownerIndex(policy: PrefixPolicy): OwnerIndex {
  */
 export function buildTenantSet(raws: Iterable<RawTenant>, policy: PrefixPolicy): TenantSet {
   const rejected: Rejection[] = [];
-  const merged = new Map<string, { parsed: ParsedRaw[]; raw: RawTenant }>();
+  // Valid raw tenants in source order (parallel arrays: no object per tenant and call).
+  const names: string[] = [];
+  const parsedRaws: ParsedRaw[] = [];
+  const validRaws: RawTenant[] = [];
+  let sorted = true;
   for (const raw of raws) {
     const nameProblem = tenantNameViolation(raw.name);
     if (nameProblem) {
@@ -227,33 +268,52 @@ export function buildTenantSet(raws: Iterable<RawTenant>, policy: PrefixPolicy):
       continue;
     }
     const parsed = parseRaw(raw, policy);
-    for (const r of parsed.rejected) rejected.push(r);
-    const entry = merged.get(raw.name);
-    if (entry) entry.parsed.push(parsed);
-    else merged.set(raw.name, { parsed: [parsed], raw });
+    for (let r = 0; r < parsed.rejected.length; r++) rejected.push(parsed.rejected[r]);
+    if (names.length > 0 && raw.name < names[names.length - 1]) sorted = false;
+    names.push(raw.name);
+    parsedRaws.push(parsed);
+    validRaws.push(raw);
   }
-  const dropped = ownerIndex(policy).update(merged, rejected);
+  const dropped = ownerIndex(policy).update(names, parsedRaws, rejected);
+  // By name, stable (the first raw tenant of a name leads); sources usually come sorted.
+  const order = sorted
+    ? undefined
+    : names.map((_, i) => i).sort((a, b) =>
+      names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : a - b
+    );
+  const at = (k: number) => (order ? order[k] : k);
   const tenants = new Map<string, Tenant>();
-  for (const [name, entry] of [...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const drop = dropped.get(name);
-    const single = entry.parsed.length === 1 && !drop ? entry.parsed[0] : undefined;
-    let prefixes: Map<string, IpPrefix>;
-    if (single) prefixes = single.prefixes as Map<string, IpPrefix>;
-    else {
-      prefixes = new Map();
-      for (const parsed of entry.parsed) {
-        for (const [key, p] of parsed.prefixes) if (!drop?.has(key)) prefixes.set(key, p);
-      }
+  for (let k = 0; k < names.length;) {
+    const first = at(k);
+    const name = names[first], raw = validRaws[first];
+    let n = 1;
+    while (k + n < names.length && names[at(k + n)] === name) n++;
+    let group: ParsedRaw[] | undefined;
+    if (n > 1) {
+      group = [];
+      for (let j = 0; j < n; j++) group.push(parsedRaws[at(k + j)]);
     }
-    if (prefixes.size > policy.maxPrefixesPerTenant) {
+    k += n;
+    const drop = dropped.get(name);
+    const single = n === 1 && !drop ? parsedRaws[first] : undefined;
+    let prefixes: readonly CompactPrefix[];
+    if (single) prefixes = single.prefixes;
+    else {
+      const union = new Map<string, CompactPrefix>();
+      for (const parsed of group ?? [parsedRaws[first]]) {
+        for (const p of parsed.prefixes) if (!drop?.has(p.text)) union.set(p.text, p);
+      }
+      prefixes = [...union.values()].sort(comparePrefixes);
+    }
+    if (prefixes.length > policy.maxPrefixesPerTenant) {
       rejected.push({
         tenant: name,
-        reason: `${prefixes.size} prefixes exceed tenants.policy.max_prefixes_per_tenant`,
-        origin: entry.raw.origin,
+        reason: `${prefixes.length} prefixes exceed tenants.policy.max_prefixes_per_tenant`,
+        origin: raw.origin,
       });
       continue;
     }
-    const rt = entry.raw.rt, rd = entry.raw.rd;
+    const rt = raw.rt, rd = raw.rd;
     const cached = single?.tenant;
     if (cached && cached.rt === rt && cached.rd === rd) {
       tenants.set(name, cached);
@@ -261,7 +321,7 @@ export function buildTenantSet(raws: Iterable<RawTenant>, policy: PrefixPolicy):
     }
     const tenant: Tenant = {
       name,
-      prefixes: [...prefixes.values()].sort(comparePrefixes),
+      prefixes,
       ...(rt ? { rt } : {}),
       ...(rd ? { rd } : {}),
     };

@@ -1,7 +1,7 @@
 /** The kernel plane against the real kernel (root), each test in a fresh netns. */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../support/assert.ts";
 import { ip, isRoot, withNetns } from "../support/netns.ts";
-import { formatPrefix, parsePrefix } from "../../src/net/mod.ts";
+import { compactPrefix, formatPrefix, parsePrefix } from "../../src/net/mod.ts";
 import {
   checkMpls,
   KernelPlane,
@@ -212,4 +212,35 @@ Deno.test("checkMpls: require / auto / off against a sysctl tree", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "syncRoutes: compact prefixes (as tenant sets hold them) match the kernel's routes",
+  ignore,
+  fn: () =>
+    withNetns(async (ns) => {
+      const texts = [
+        ...Array.from({ length: 300 }, (_, i) => `10.50.${i >> 8}.${i & 255}/32`),
+        "10.51.0.0/16",
+        "200.1.2.0/24", // above 128.0.0.0: the integer is negative as int32
+        "fd00:50::/64",
+        "fd00:50::5/128",
+      ];
+      const want = texts.map((t) => compactPrefix(parsePrefix(t)));
+      const k = KernelPlane.open({ netns: ns });
+      try {
+        const r1 = await k.syncRoutes(1300, want);
+        assertEquals([r1.added, r1.removed, r1.kept, r1.failures.length], [304, 0, 0, 0]);
+        const r2 = await k.syncRoutes(1300, want);
+        assertEquals([r2.added, r2.removed, r2.kept], [0, 0, 304]);
+        const r3 = await k.syncRoutes(1300, want.slice(150));
+        assertEquals([r3.added, r3.removed, r3.kept], [0, 150, 154]);
+        const v4 = await tableLines(ns, 1300);
+        assertEquals(v4.length, 152);
+        assert(v4.some((l) => l.startsWith("blackhole 200.1.2.0/24")), v4.join("\n"));
+        assertEquals((await tableLines(ns, 1300, "-6")).length, 2);
+      } finally {
+        await k.close();
+      }
+    }),
 });

@@ -1,13 +1,18 @@
-import { assertEquals, assertThrows } from "../support/assert.ts";
+import { assert, assertEquals, assertThrows } from "../support/assert.ts";
 import {
   canonicalPrefix,
+  compactPrefix,
+  comparePrefixes,
   formatIp,
+  formatPrefix,
   IpParseError,
+  type IpPrefix,
   isDefaultRoute,
   parseIp,
   parsePrefix,
   prefixContains,
   tryParseIp,
+  v4Number,
 } from "../../src/net/mod.ts";
 
 Deno.test("parseIp: IPv4 and IPv6 round-trip canonically", () => {
@@ -73,4 +78,46 @@ Deno.test("prefixContains and isDefaultRoute", () => {
   assertEquals(isDefaultRoute(p("0.0.0.0/0")), true);
   assertEquals(isDefaultRoute(p("::/0")), true);
   assertEquals(isDefaultRoute(p("0.0.0.0/1")), false);
+});
+
+Deno.test("compact prefixes: same bytes, text, order and containment as parsed ones", () => {
+  let seed = 5;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const plain: IpPrefix[] = [];
+  for (let i = 0; i < 300; i++) {
+    if (rnd(4) === 0) {
+      const groups = Array.from({ length: 8 }, () => (rnd(3) === 0 ? 0 : rnd(65536)).toString(16));
+      plain.push(parsePrefix(`${groups.join(":")}/${rnd(129)}`, { strict: false }));
+    } else {
+      const quad = Array.from({ length: 4 }, () => rnd(256)).join(".");
+      plain.push(parsePrefix(`${quad}/${rnd(33)}`, { strict: false }));
+    }
+  }
+  plain.push(parsePrefix("255.255.255.255/32"), parsePrefix("128.0.0.0/1"), parsePrefix("::/0"));
+  const compact = plain.map((p) => compactPrefix(p));
+  for (let i = 0; i < plain.length; i++) {
+    const p = plain[i], c = compact[i];
+    assertEquals(c.family, p.family);
+    assertEquals(c.length, p.length);
+    assertEquals([...c.bytes], [...p.bytes]);
+    assertEquals(formatPrefix(c), formatPrefix(p));
+    assertEquals(c.text, formatPrefix(p));
+    assert(compactPrefix(c) === c);
+    // Bytes handed out are copies: the prefix cannot be changed through them.
+    c.bytes[0] ^= 0xff;
+    assertEquals([...c.bytes], [...p.bytes]);
+    for (let j = 0; j < plain.length; j += 7) {
+      const q = plain[j], d = compact[j];
+      const sign = Math.sign(comparePrefixes(p, q));
+      assertEquals(Math.sign(comparePrefixes(c, d)), sign);
+      assertEquals(Math.sign(comparePrefixes(c, q)), sign);
+      assertEquals(prefixContains(c, d), prefixContains(p, q));
+      assertEquals(prefixContains(p, d), prefixContains(p, q));
+    }
+  }
+  assertEquals(v4Number(compactPrefix(parsePrefix("200.1.2.0/24"))), 0xc8010200);
+  assertEquals(v4Number(parsePrefix("200.1.2.0/24")), 0xc8010200);
 });

@@ -359,3 +359,79 @@ Deno.test("ovsdb client: follows the leader when it leaves the cluster", async (
     await cl.dispose();
   }
 });
+
+Deno.test("ovsdb client: large replies and notifications parsed row by row match a plain client", async () => {
+  const srv = await NbServer.start();
+  // A 2 KiB threshold sends the initial reply and the bulk insert below down the lazy path.
+  const lazy = new OvsdbClient({
+    remotes: srv.remote,
+    database: "OVN_Northbound",
+    largeMessageBytes: 2048,
+  });
+  const eager = new OvsdbClient({
+    remotes: srv.remote,
+    database: "OVN_Northbound",
+    largeMessageBytes: Number.MAX_SAFE_INTEGER,
+  });
+  const insertPorts = (from: number, n: number) => {
+    const txn = [];
+    const members = [];
+    for (let i = from; i < from + n; i++) {
+      txn.push(ops.insert("Logical_Switch_Port", {
+        name: `p${i}`,
+        addresses: [`0a:00:00:00:00:01 10.0.${i >> 8}.${i & 255}`],
+        external_ids: new Map([["k8s.ovn.org/namespace", `ns${i % 7}`], ["é", '😀"}']]),
+      }, { uuidName: `p${i}` }));
+      members.push(ops.namedUuid(`p${i}`));
+    }
+    txn.push(ops.insert("Logical_Switch", { name: `sw${from}`, ports: members }));
+    return txn;
+  };
+  try {
+    await lazy.connect();
+    await eager.connect();
+    await lazy.transact(insertPorts(0, 150));
+    const spec = {
+      Logical_Switch_Port: ["name", "addresses", "external_ids"],
+      Logical_Switch: ["name", "ports"],
+    };
+    const a = await lazy.monitor(spec);
+    const b = await eager.monitor(spec);
+    const dump = (c: typeof a) =>
+      ["Logical_Switch_Port", "Logical_Switch"].map((t) =>
+        [...c.table(t).rows()].map((r) =>
+          JSON.stringify(Object.entries(r).map(([k, v]) => [k, v instanceof Map ? [...v] : v]))
+        ).sort()
+      );
+    assertEquals(a.table("Logical_Switch_Port").size, 150);
+    assertEquals(dump(a), dump(b));
+    // 150 more ports in one transaction, then sw0 deleted with its 150 ports and two added:
+    // update3 notifications of well over 2 KiB.
+    await lazy.transact(insertPorts(1000, 150));
+    await srv.nbctl(
+      "ls-del",
+      "sw0",
+      "--",
+      "lsp-add",
+      "sw1000",
+      "q1",
+      "--",
+      "lsp-add",
+      "sw1000",
+      "q2",
+    );
+    const done = waiter(
+      () =>
+        a.table("Logical_Switch_Port").size === 152 && b.table("Logical_Switch_Port").size === 152,
+      "both caches at 152 ports",
+    );
+    a.addEventHandler({ onBatch: () => done.poke() });
+    b.addEventHandler({ onBatch: () => done.poke() });
+    await done.wait();
+    assertEquals(dump(a), dump(b));
+  } finally {
+    await lazy.close();
+    await eager.close();
+    await srv.dispose();
+  }
+});

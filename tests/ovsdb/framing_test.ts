@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../support/assert.ts";
-import { FramingError, JsonFramer } from "../../src/ovsdb/mod.ts";
+import { eager, FramingError, JsonFramer, LazyJson } from "../../src/ovsdb/mod.ts";
 
 const enc = new TextEncoder();
 
@@ -108,4 +108,44 @@ Deno.test("framing: randomized strings of quotes, backslashes and brackets, rand
     }
     assertEquals(out, values, `round ${round}`);
   }
+});
+
+Deno.test("framing: large messages come out as LazyJson, split UTF-8 and all", () => {
+  const small = { id: 1, result: "ok", error: null };
+  const big = {
+    id: null,
+    method: "update3",
+    params: ["m", "t", {
+      T: Object.fromEntries(
+        Array.from({ length: 40 }, (_, i) => [`u${i}`, { insert: { name: `é✓😀${i}"]}` } }]),
+      ),
+    }],
+  };
+  const text = JSON.stringify(small) + JSON.stringify(big) + JSON.stringify(small);
+  // Chunk sizes that cut the multi-byte characters at every position.
+  for (const chunk of [1, 2, 3, 5, 7, 64, 100000]) {
+    const out = feedAll(new JsonFramer({ lazyFromBytes: 200, lazyValueChars: 16 }), text, chunk);
+    assertEquals(out.length, 3);
+    assertEquals(out[0], small);
+    assertEquals(out[2], small);
+    assert(out[1] instanceof LazyJson, `chunk ${chunk}: lazy`);
+    assertEquals(out[1].parse(), big, `chunk ${chunk}`);
+    const params = Object.fromEntries(out[1].entries()).params;
+    assert(params instanceof LazyJson);
+    assertEquals(eager(params.items()[2]), big.params[2]);
+  }
+});
+
+Deno.test("framing: invalid UTF-8 is rejected in large messages too", () => {
+  const f = new JsonFramer({ lazyFromBytes: 8 });
+  const head = enc.encode('{"a":"xxxxxxxx');
+  let err: unknown;
+  try {
+    f.push(head);
+    f.push(new Uint8Array([0xe2, 0x82])); // truncated 3-byte sequence...
+    f.push(enc.encode('"}')); // ...ended by the closing quote
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof FramingError && err.message.includes("UTF-8"), String(err));
 });

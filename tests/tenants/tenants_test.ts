@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "../support/assert.ts";
 import { ConfigError } from "../../src/config/mod.ts";
-import { formatPrefix } from "../../src/net/mod.ts";
+import { CompactV4Prefix, formatPrefix } from "../../src/net/mod.ts";
 import {
   buildTenantSet,
   compilePolicy,
@@ -139,4 +139,22 @@ Deno.test("buildTenantSet: hostile data is dropped with reasons, never passed on
       `missing rejection ${JSON.stringify(want)} in ${JSON.stringify(reasons)}`,
     );
   }
+});
+
+Deno.test("buildTenantSet: unsorted sources merged by name, first raw tenant leads, compact prefixes", () => {
+  const policy = compilePolicy({ allowed: ["10.0.0.0/8"], deny: [], max_prefixes_per_tenant: 10 });
+  const set = buildTenantSet([
+    { name: "b", prefixes: ["10.2.0.1"] },
+    { name: "a", prefixes: ["10.1.0.9/32", "10.1.0.10/32"], rt: "65000:1", origin: "first" },
+    { name: "c", prefixes: ["10.3.0.0/16"] },
+    { name: "a", prefixes: ["10.1.0.1", "10.1.0.9"], rt: "65000:2", origin: "second" },
+  ], policy);
+  assertEquals([...set.tenants.keys()], ["a", "b", "c"]);
+  const a = set.tenants.get("a")!;
+  assertEquals(a.rt, "65000:1");
+  assertEquals(a.prefixes.map(formatPrefix), ["10.1.0.1/32", "10.1.0.9/32", "10.1.0.10/32"]);
+  for (const t of set.tenants.values()) {
+    for (const p of t.prefixes) assert(p instanceof CompactV4Prefix, formatPrefix(p));
+  }
+  assertEquals(set.rejected, []);
 });
