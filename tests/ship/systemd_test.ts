@@ -45,7 +45,9 @@ Deno.test("systemd unit: folders and ExecStart match the config defaults", () =>
   assertEquals(dirname(exec[3]), DEFAULT_PATHS.configDir);
   // The product environment (TMPDIR inside the writable runtime folder).
   const env = Object.fromEntries(
-    get("Service", "Environment").flatMap((e) => e.split(/\s+/)).map((kv) => kv.split("=", 2)),
+    get("Service", "Environment").flatMap((e) => e.split(/\s+/)).map((
+      kv,
+    ) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
   );
   assertEquals(env, productEnvironment());
 });
