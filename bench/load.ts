@@ -17,12 +17,15 @@
  * third of the churn samples minus the mean of the first third.
  *
  * Run as root: `deno task bench:load [--tenants 10000] [--pods 100000] [--duration-s 300]
- * [--rate 100] [--sample-s 5] [--agent-v8-flags=…]`; the agent inherits the environment
- * (e.g. MALLOC_ARENA_MAX).
+ * [--rate 100] [--sample-s 5] [--agent-v8-flags=…]`. The agent runs with the product's
+ * environment for memory (`DENO_V8_FLAGS`, `MALLOC_ARENA_MAX` from scripts/permissions.ts, as
+ * the unit, image and DaemonSet set them); `--agent-v8-flags` adds V8 flags on top (e.g. a
+ * larger `--max-old-space-size` to see the uncapped growth).
  * tests/load/ runs a short version through {@link runLoad}.
  * @module
  */
 import { parseArgs } from "node:util";
+import { productEnvironment } from "../scripts/permissions.ts";
 import { ops, OvsdbClient } from "../src/ovsdb/mod.ts";
 import { startFrr } from "../tests/support/frr.ts";
 import { ip, withNetns } from "../tests/support/netns.ts";
@@ -244,6 +247,10 @@ log:
           "--netns",
           ns,
         ],
+        env: {
+          DENO_V8_FLAGS: productEnvironment().DENO_V8_FLAGS,
+          MALLOC_ARENA_MAX: productEnvironment().MALLOC_ARENA_MAX,
+        },
         stdin: "null",
         stdout: "null",
         stderr: "piped",
