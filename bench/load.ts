@@ -26,6 +26,7 @@
  */
 import { parseArgs } from "node:util";
 import { productEnvironment } from "../scripts/permissions.ts";
+import { fillPods, NS_KEY, podInsert, podSwitch } from "./nb_pods.ts";
 import { ops, OvsdbClient } from "../src/ovsdb/mod.ts";
 import { startFrr } from "../tests/support/frr.ts";
 import { ip, withNetns } from "../tests/support/netns.ts";
@@ -33,8 +34,6 @@ import { startOvnDb } from "../tests/support/ovn_nb.ts";
 import { freePort, shortId, waitFor } from "../tests/support/proc.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const NS_KEY = "k8s.ovn.org/namespace";
-const PORTS_PER_SWITCH = 5000;
 
 /** Options of {@link runLoad}. */
 export interface LoadOptions {
@@ -104,52 +103,6 @@ export interface LoadResult {
   oldestPendingMaxS: number;
 }
 
-function podIp(i: number): string {
-  // 10.0.0.0/8 without .0 and .255 host parts (all valid /32s anyway).
-  return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-}
-
-function podMac(i: number): string {
-  return `0a:58:${
-    [(i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255]
-      .map((b) => b.toString(16).padStart(2, "0")).join(":")
-  }`;
-}
-
-interface Pod {
-  uuid: string;
-  sw: number;
-  tenant: number;
-}
-
-/** Writes the tenants' pods into NB in one transaction; returns the pods. */
-async function fill(client: OvsdbClient, tenants: number, pods: number): Promise<Pod[]> {
-  const switches = Math.max(1, Math.ceil(pods / PORTS_PER_SWITCH));
-  const txn: ReturnType<typeof ops.insert>[] = [];
-  const members: ReturnType<typeof ops.namedUuid>[][] = Array.from({ length: switches }, () => []);
-  for (let i = 0; i < pods; i++) {
-    txn.push(podInsert(i, i % tenants, `p${i}`));
-    members[i % switches].push(ops.namedUuid(`p${i}`));
-  }
-  members.forEach((m, s) => txn.push(ops.insert("Logical_Switch", { name: `node${s}`, ports: m })));
-  const results = await client.transact(txn);
-  const bad = results.find((r) => r?.error);
-  if (bad) throw new Error(`NB fill failed: ${bad.error} ${bad.details ?? ""}`);
-  return Array.from({ length: pods }, (_, i) => ({
-    uuid: results[i].uuid![1],
-    sw: i % switches,
-    tenant: i % tenants,
-  }));
-}
-
-function podInsert(i: number, tenant: number, uuidName: string) {
-  return ops.insert("Logical_Switch_Port", {
-    name: `ns${tenant}_pod${i}`,
-    addresses: [`${podMac(i)} ${podIp(i)}`],
-    external_ids: new Map([[NS_KEY, `ns${tenant}`]]),
-  }, { uuidName });
-}
-
 /** Parses the Prometheus text into `name{labels}` → value. */
 function parseMetrics(text: string): Map<string, number> {
   const out = new Map<string, number>();
@@ -191,7 +144,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     try {
       await client.connect();
       const t0 = performance.now();
-      const pods = await fill(client, options.tenants, options.pods);
+      const pods = await fillPods(client, options);
       info(
         `NB: ${options.pods} pods in ${options.tenants} namespaces written in one transaction ` +
           `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
@@ -381,7 +334,7 @@ log:
           // Add a pod to a random tenant.
           const i = next++;
           const tenant = Math.floor(Math.random() * options.tenants);
-          const sw = i % Math.max(1, Math.ceil(options.pods / PORTS_PER_SWITCH));
+          const sw = podSwitch(i, options.pods);
           const r = await client.transact([
             podInsert(i, tenant, "new"),
             ops.mutate("Logical_Switch", [ops.cond("name", "==", `node${sw}`)], {

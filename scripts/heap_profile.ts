@@ -54,42 +54,13 @@ import {
   type TenantSet,
 } from "../src/tenants/mod.ts";
 import { startOvnDb } from "../tests/support/ovn_nb.ts";
-
-const NS_KEY = "k8s.ovn.org/namespace";
-const PORTS_PER_SWITCH = 5000;
-
-function podIp(i: number): string {
-  return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-}
-
-function podMac(i: number): string {
-  return `0a:58:${
-    [(i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255]
-      .map((b) => b.toString(16).padStart(2, "0")).join(":")
-  }`;
-}
-
-function podInsert(i: number, tenant: number, uuidName: string) {
-  return ops.insert("Logical_Switch_Port", {
-    name: `ns${tenant}_pod${i}`,
-    addresses: [`${podMac(i)} ${podIp(i)}`],
-    external_ids: new Map([[NS_KEY, `ns${tenant}`]]),
-  }, { uuidName });
-}
+import { fillPods, NS_KEY, podInsert, podSwitch } from "../bench/nb_pods.ts";
 
 /** Child process: fills NB in one transaction. */
 async function fillChild(remote: string, tenants: number, pods: number): Promise<void> {
   const client = new OvsdbClient({ remotes: remote, database: NB_DATABASE, reconnect: false });
   await client.connect();
-  const switches = Math.max(1, Math.ceil(pods / PORTS_PER_SWITCH));
-  const txn: ReturnType<typeof ops.insert>[] = [];
-  const members: ReturnType<typeof ops.namedUuid>[][] = Array.from({ length: switches }, () => []);
-  for (let i = 0; i < pods; i++) {
-    txn.push(podInsert(i, i % tenants, `p${i}`));
-    members[i % switches].push(ops.namedUuid(`p${i}`));
-  }
-  members.forEach((m, s) => txn.push(ops.insert("Logical_Switch", { name: `node${s}`, ports: m })));
-  await client.transact(txn);
+  await fillPods(client, { tenants, pods });
   await client.close();
 }
 
@@ -357,7 +328,6 @@ async function main(): Promise<void> {
   if (changes > 0) {
     const client = new OvsdbClient({ remotes: remote, database: NB_DATABASE, reconnect: false });
     await client.connect();
-    const switches = Math.max(1, Math.ceil(pods / PORTS_PER_SWITCH));
     let next = pods;
     let deleted = 0;
     const tChurn = performance.now();
@@ -377,7 +347,7 @@ async function main(): Promise<void> {
         const uuid = (sel.rows?.[0]?._uuid as [string, string] | undefined)?.[1];
         if (!uuid) continue;
         await client.transact([
-          ops.mutate("Logical_Switch", [ops.cond("name", "==", `node${i % switches}`)], {
+          ops.mutate("Logical_Switch", [ops.cond("name", "==", `node${podSwitch(i, pods)}`)], {
             mutations: [["ports", "delete", ops.uuid(uuid)]],
           }),
           ops.del("Logical_Switch_Port", [ops.cond("_uuid", "==", ops.uuid(uuid))]),
@@ -386,7 +356,7 @@ async function main(): Promise<void> {
         const i = next++;
         await client.transact([
           podInsert(i, (i * 31) % tenants, "new"),
-          ops.mutate("Logical_Switch", [ops.cond("name", "==", `node${i % switches}`)], {
+          ops.mutate("Logical_Switch", [ops.cond("name", "==", `node${podSwitch(i, pods)}`)], {
             mutations: [["ports", "insert", ops.namedUuid("new")]],
           }),
         ]);

@@ -26,7 +26,7 @@ import type {
   RenderedFrrConfig,
 } from "./model.ts";
 import { isAgentObjectName, renderFrrConfig, renderGlobal, renderTenants } from "./render.ts";
-import { parseRunningConfig } from "./running_config.ts";
+import { parseRunningConfig, sameBlock } from "./running_config.ts";
 import { diffFrrConfig } from "./diff.ts";
 import { RunningCache } from "./running_cache.ts";
 import { FrrRenderError } from "./validate.ts";
@@ -260,20 +260,6 @@ function appliedOf(t: FrrTenantInput): AppliedTenant {
 function sameInput(prev: AppliedTenant, t: FrrTenantInput): boolean {
   const a = t.allocation;
   return a?.vrf === prev.vrf && a.rd === prev.rd && a.rt === prev.rt;
-}
-
-function sameLines(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function sameBlock(a: ConfigBlock, b: ConfigBlock): boolean {
-  if (a.header !== b.header || !sameLines(a.lines, b.lines)) return false;
-  if (a.sections.length !== b.sections.length) return false;
-  return a.sections.every((s, i) =>
-    s.header === b.sections[i].header && sameLines(s.lines, b.sections[i].lines)
-  );
 }
 
 /** Whether two rendered global parts (instance and export policy) are the same. */

@@ -14,7 +14,6 @@ import type {
   DesiredGlobal,
   DesiredPeer,
   DesiredTenant,
-  Family,
   RenderedFrrConfig,
 } from "./model.ts";
 import {
@@ -27,7 +26,7 @@ import {
   parseLegacyObjectName,
   vrfInstanceHeader,
 } from "./render.ts";
-import { findSection } from "./running_config.ts";
+import { findSection, sameBlock } from "./running_config.ts";
 
 /** What the diff found and the commands that fix it. */
 export interface FrrDiff {
@@ -362,22 +361,6 @@ function diffInstance(
     : undefined;
 }
 
-function sameLines(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function sameBlock(a: ConfigBlock, b: ConfigBlock): boolean {
-  if (a.header !== b.header || !sameLines(a.lines, b.lines)) return false;
-  if (a.sections.length !== b.sections.length) return false;
-  for (let i = 0; i < a.sections.length; i++) {
-    const x = a.sections[i], y = b.sections[i];
-    if (x.header !== y.header || !sameLines(x.lines, y.lines)) return false;
-  }
-  return true;
-}
-
 /** VRFs the agent owns in the running configuration. */
 function ownedVrfs(index: RunningIndex): Set<string> {
   const vrfs = new Set<string>();
@@ -401,9 +384,8 @@ export function diffFrrConfig(
 ): FrrDiff {
   const index = indexRunning(running);
   const owned = ownedVrfs(index);
-  const policyFound = [4, 6].some((f) =>
-    index.prefixLists.has(exportPolicyName(f as Family)) ||
-    index.routeMaps.has(exportPolicyName(f as Family))
+  const policyFound = ([4, 6] as const).some((f) =>
+    index.prefixLists.has(exportPolicyName(f)) || index.routeMaps.has(exportPolicyName(f))
   );
   const empty = owned.size === 0 && index.agentPeers.size === 0 && !policyFound;
   const wanted = new Set(desired.tenants.map((t) => t.vrf));

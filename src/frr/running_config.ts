@@ -92,3 +92,20 @@ export function parseRunningConfig(text: string): ConfigBlock[] {
 export function findSection(block: ConfigBlock, header: string): ConfigSection | undefined {
   return block.sections.find((s) => s.header === header);
 }
+
+function sameLines(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Whether two blocks are equal line by line (header, lines, sections in order). */
+export function sameBlock(a: ConfigBlock, b: ConfigBlock): boolean {
+  if (a.header !== b.header || !sameLines(a.lines, b.lines)) return false;
+  if (a.sections.length !== b.sections.length) return false;
+  for (let i = 0; i < a.sections.length; i++) {
+    const x = a.sections[i], y = b.sections[i];
+    if (x.header !== y.header || !sameLines(x.lines, y.lines)) return false;
+  }
+  return true;
+}

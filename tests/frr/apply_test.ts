@@ -17,7 +17,7 @@ import {
   VtyshApplyError,
   VtyshError,
 } from "../../src/frr/mod.ts";
-import { exampleInput, legacyFrrConfig, tenant } from "./example.ts";
+import { exampleInput, legacyFrrConfig, rdRtChangeLines, tenant } from "./example.ts";
 
 const OPERATOR_PEER = "198.51.100.7";
 
@@ -178,13 +178,7 @@ Deno.test({
       const r = await apply(input);
       assertEquals([r.added, r.removed, r.changed], [[], [], ["demo"]]);
       assertEquals(r.source, "cache");
-      const af = (v: number) => [
-        ` address-family ipv${v} unicast`,
-        "  rd vpn export 192.0.2.1:2001",
-        "  rt vpn both 65000:2001",
-        " exit-address-family",
-      ];
-      assertEquals(r.lines, ["router bgp 65000 vrf demo", ...af(4), ...af(6), "exit"]);
+      assertEquals(r.lines, rdRtChangeLines("demo", { rd: "192.0.2.1:2001", rt: "65000:2001" }));
       const text = await frr.vtysh("show running-config");
       assertStringIncludes(text, "  rt vpn both 65000:2001\n");
       assertStringIncludes(text, "  rd vpn export 192.0.2.1:2001\n");

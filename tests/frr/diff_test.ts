@@ -6,7 +6,7 @@ import {
   parseRunningConfig,
   renderFrrConfig,
 } from "../../src/frr/mod.ts";
-import { exampleInput, legacyFrrConfig, tenant } from "./example.ts";
+import { exampleInput, legacyFrrConfig, rdRtChangeLines, tenant } from "./example.ts";
 
 /** FRR 8.4.4's `show running-config` after applying the example (captured from a real FRR). */
 const RUNNING = Deno.readTextFileSync(
@@ -159,13 +159,7 @@ Deno.test("frr diff: changed RT and RD send only those lines", () => {
     input.tenants[1],
   ];
   const d = diff({ config: input.config, tenants }, RUNNING);
-  const af = (v: number) => [
-    ` address-family ipv${v} unicast`,
-    "  rd vpn export 192.0.2.1:7",
-    "  rt vpn both 65000:7",
-    " exit-address-family",
-  ];
-  assertEquals(d.lines, ["router bgp 65000 vrf demo", ...af(4), ...af(6), "exit"]);
+  assertEquals(d.lines, rdRtChangeLines("demo", { rd: "192.0.2.1:7", rt: "65000:7" }));
   assertEquals(d.changed, ["demo"]);
   assertEquals(d.globalChanged, false);
 });

@@ -102,3 +102,14 @@ export function legacyFrrConfig(input: FrrInput): string {
   });
   return blocksText([...lists, ...maps, rendered.global.block, ...instances]);
 }
+
+/** The batch that changes VRF `vrf`'s RD and RT (both families), as the diff emits it. */
+export function rdRtChangeLines(vrf: string, options: { rd: string; rt: string }): string[] {
+  const af = (v: number) => [
+    ` address-family ipv${v} unicast`,
+    `  rd vpn export ${options.rd}`,
+    `  rt vpn both ${options.rt}`,
+    " exit-address-family",
+  ];
+  return [`router bgp 65000 vrf ${vrf}`, ...af(4), ...af(6), "exit"];
+}
