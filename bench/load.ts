@@ -203,6 +203,7 @@ log:
         env: {
           DENO_V8_FLAGS: productEnvironment().DENO_V8_FLAGS,
           MALLOC_ARENA_MAX: productEnvironment().MALLOC_ARENA_MAX,
+          GLIBC_TUNABLES: productEnvironment().GLIBC_TUNABLES,
         },
         stdin: "null",
         stdout: "null",

@@ -19,6 +19,7 @@ export {
 } from "./library.ts";
 export { NetlinkSocket, type OpenSocketOptions, withNetns } from "./socket.ts";
 export { readKernelFile, type ReadKernelFileOptions } from "./file.ts";
+export { trimMallocHeap } from "./memory.ts";
 export {
   CAP_NET_ADMIN,
   type CapabilitySets,

@@ -35,7 +35,7 @@
 import { parseArgs } from "node:util";
 import v8 from "node:v8";
 import { Allocator } from "../src/allocate/mod.ts";
-import type { DesiredTenant } from "../src/agent/plane.ts";
+import { type DesiredTenant, desiredTenants } from "../src/agent/plane.ts";
 import { type Config, configSchema, parseWithSchema } from "../src/config/mod.ts";
 import {
   NB_DATABASE,
@@ -139,15 +139,13 @@ kernel: {vrf_mode: table, mpls: off}
 }
 
 /** The reconciler's desired state for the kernel plane (as in Reconciler#computeDesired). */
-function desiredOf(set: TenantSet, allocator: Allocator): Map<string, DesiredTenant> {
-  const plan = allocator.allocate(
-    [...set.tenants.values()].map((t) => ({ name: t.name, rd: t.rd, rt: t.rt })),
-  );
-  const out = new Map<string, DesiredTenant>();
-  for (const [name, tenant] of set.tenants) {
-    out.set(name, { tenant, allocation: plan.allocations.get(name)! });
-  }
-  return out;
+function desiredOf(
+  set: TenantSet,
+  allocator: Allocator,
+  previous?: Map<string, DesiredTenant>,
+): Map<string, DesiredTenant> {
+  const plan = allocator.allocate(set.tenants.values());
+  return desiredTenants(set.tenants, plan.allocations, { previous });
 }
 
 /**
@@ -367,7 +365,7 @@ async function main(): Promise<void> {
       const a0 = allocated();
       set = buildTenantSet(latest!.tenants, policy);
       const a1 = allocated();
-      desired = desiredOf(set, allocator);
+      desired = desiredOf(set, allocator, desired);
       allocSet += a1 - a0;
       allocDesired += allocated() - a1;
     }

@@ -22,6 +22,7 @@ import { KernelPlaneAdapter } from "./kernel_plane.ts";
 import { FrrPlaneAdapter } from "./frr_plane.ts";
 import { exposeConfigIssues, ExposePlane } from "./expose_plane.ts";
 import { type PeerTransition, PeerWatch } from "./peer_watch.ts";
+import { trimMallocHeap } from "../../ffi/mod.ts";
 
 const log = getLogger("agent");
 const MAX_REJECTED = 200;
@@ -67,6 +68,9 @@ export async function loadAgentConfig(path: string): Promise<Config> {
   if (issues.length > 0) throw new ConfigError(path, issues);
   return config;
 }
+
+/** How often free malloc memory is returned to the system, when rounds ran since. */
+const MALLOC_TRIM_INTERVAL_MS = 10_000;
 
 /** A running agent. */
 export class Agent {
@@ -216,6 +220,14 @@ export class Agent {
 
   #startTimers(): void {
     const r = this.#config.reconcile;
+    // Free malloc memory back to the system after rounds (see ffi/memory.ts): the initial sync
+    // and each round's netlink and vtysh buffers otherwise stay with the process.
+    let trimmedAt = -1;
+    this.#timers.push(setInterval(() => {
+      if (this.#reconciler.rounds === trimmedAt) return;
+      trimmedAt = this.#reconciler.rounds;
+      trimMallocHeap();
+    }, MALLOC_TRIM_INTERVAL_MS));
     this.#timers.push(setInterval(() => {
       this.#reconciler.trigger({ full: true });
     }, r.interval_s * 1000));

@@ -52,3 +52,23 @@ export interface Plane {
   health(): { usable: boolean; warnings: string[] };
   close(): Promise<void>;
 }
+
+/**
+ * Pairs every tenant with its allocation. Entries of `previous` whose tenant and allocation
+ * are the same objects are reused, so a round in which few tenants changed allocates little.
+ */
+export function desiredTenants(
+  tenants: ReadonlyMap<string, Tenant>,
+  allocations: ReadonlyMap<string, Allocation>,
+  options: { previous?: ReadonlyMap<string, DesiredTenant> } = {},
+): Map<string, DesiredTenant> {
+  const out = new Map<string, DesiredTenant>();
+  for (const [name, tenant] of tenants) {
+    const allocation = allocations.get(name);
+    if (allocation === undefined) throw new Error(`tenant ${name} has no allocation`);
+    const old = options.previous?.get(name);
+    const same = old !== undefined && old.tenant === tenant && old.allocation === allocation;
+    out.set(name, same ? old : { tenant, allocation });
+  }
+  return out;
+}

@@ -12,7 +12,7 @@ import { getLogger } from "../log/mod.ts";
 import { describeError } from "../errors/mod.ts";
 import type { TenantSet } from "../tenants/mod.ts";
 import type { PlaneName, PlaneStatus, TenantStatus } from "../status/model.ts";
-import type { Desired, DesiredTenant, Plane, PlaneOutcome } from "./plane.ts";
+import { type Desired, desiredTenants, type Plane, type PlaneOutcome } from "./plane.ts";
 
 const log = getLogger("agent");
 
@@ -221,14 +221,12 @@ export class Reconciler {
   }
 
   #computeDesired(): Desired {
-    const plan = this.#allocator.allocate(
-      [...this.#tenants.tenants.values()].map((t) => ({ name: t.name, rd: t.rd, rt: t.rt })),
-      { config: this.#config },
-    );
-    const tenants = new Map<string, DesiredTenant>();
-    for (const [name, tenant] of this.#tenants.tenants) {
-      tenants.set(name, { tenant, allocation: plan.allocations.get(name)! });
-    }
+    const plan = this.#allocator.allocate(this.#tenants.tenants.values(), {
+      config: this.#config,
+    });
+    const tenants = desiredTenants(this.#tenants.tenants, plan.allocations, {
+      previous: this.#desired?.tenants,
+    });
     const retired: Allocation[] = [];
     for (const e of this.#allocator.state.entries.values()) {
       if (e.retired_at) {

@@ -34,6 +34,19 @@ export interface AllocateOptions {
   config?: Config;
 }
 
+/** A tenant's RD/RT overrides as requested (before canonicalisation). */
+interface Overrides {
+  readonly rd?: string;
+  readonly rt?: string;
+}
+
+interface LastPlan {
+  readonly config: Config;
+  readonly plan: AllocationPlan;
+  /** Tenants that requested an RD or RT override. */
+  readonly overrides: Map<string, Overrides>;
+}
+
 /** The outcome of {@link Allocator.allocate}. */
 export type AllocationResult = AllocationPlan;
 
@@ -54,6 +67,11 @@ export class Allocator {
   #hash?: HashFunction;
   #generation = 0;
   #savedGeneration = 0;
+  /** The last plan and what it was computed from, for {@link Allocator.allocate}'s fast path. */
+  #last?: LastPlan;
+  /** Per active tenant, the call that last listed it (duplicate detection in the fast path). */
+  readonly #listedIn = new Map<string, number>();
+  #calls = 0;
   #saving: Promise<unknown> = Promise.resolve();
 
   private constructor(options: AllocatorOptions, statePath: string, state: AllocationState) {
@@ -88,13 +106,18 @@ export class Allocator {
     options: AllocateOptions = {},
   ): AllocationResult {
     const config = options.config ?? this.#config;
-    const plan = planAllocations(this.#state, tenants, {
+    // Read more than once below: a one-shot iterator is copied first.
+    const list = Array.isArray(tenants) ? tenants as readonly TenantRequest[] : [...tenants];
+    const same = this.#unchanged(config, list);
+    if (same) return same;
+    const plan = planAllocations(this.#state, list, {
       config,
       now: this.#now(),
       hash: this.#hash,
     });
     this.#config = config;
     this.#allocations = plan.allocations;
+    this.#remember(config, plan, list);
     if (plan.changed) {
       this.#state = plan.state;
       this.#generation++;
@@ -117,6 +140,57 @@ export class Allocator {
       });
     }
     return plan;
+  }
+
+  /**
+   * The plan for the same tenants (names and overrides) and the same configuration as the last
+   * call, without planning: {@link planAllocations} is idempotent, so planning again from the
+   * state it produced gives the same allocations and no change. Under pod churn the tenant set
+   * keeps its names while its prefixes change, and planning 10,000 tenants each round costs
+   * about 18 MB of garbage. Returns undefined when anything differs.
+   */
+  #unchanged(config: Config, tenants: readonly TenantRequest[]): AllocationPlan | undefined {
+    const last = this.#last;
+    if (!last || last.config !== config) return undefined;
+    const call = ++this.#calls;
+    const active = last.plan.allocations;
+    let count = 0;
+    for (const t of tenants) {
+      if (!active.has(t.name) || this.#listedIn.get(t.name) === call) return undefined;
+      this.#listedIn.set(t.name, call);
+      const o = last.overrides.get(t.name);
+      if (t.rd !== o?.rd || t.rt !== o?.rt) return undefined;
+      count++;
+    }
+    if (count !== active.size) return undefined;
+    return last.plan.changed || last.plan.retired.length > 0 ? this.#settled(last) : last.plan;
+  }
+
+  /** The plan that planning again gives after `last`: same allocations, nothing changed. */
+  #settled(last: LastPlan): AllocationPlan {
+    const plan: AllocationPlan = {
+      state: this.#state,
+      allocations: last.plan.allocations,
+      changed: false,
+      allocated: [],
+      revived: [],
+      retired: [],
+      reclaimed: [],
+      moved: [],
+    };
+    this.#last = { ...last, plan };
+    return plan;
+  }
+
+  #remember(config: Config, plan: AllocationPlan, tenants: readonly TenantRequest[]): void {
+    const overrides = new Map<string, Overrides>();
+    for (const t of tenants) {
+      if (t.rd !== undefined || t.rt !== undefined) overrides.set(t.name, { rd: t.rd, rt: t.rt });
+    }
+    for (const name of this.#listedIn.keys()) {
+      if (!plan.allocations.has(name)) this.#listedIn.delete(name);
+    }
+    this.#last = { config, plan, overrides };
   }
 
   /** The current allocation of an active tenant (after {@link Allocator.allocate}). */

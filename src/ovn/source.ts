@@ -52,6 +52,8 @@ export function ovnMonitorSpec(
   if (prefixMode === "subnet") spec.Logical_Switch = [...LS_COLUMNS];
   spec.Logical_Switch_Port = {
     columns: [...LSP_COLUMNS],
+    // Most ports have one `addresses` entry: kept as the string (see TenantIndex.upsertPort).
+    compactSets: ["addresses"],
     ...(namespaceKeys ? { mapKeys: { external_ids: [...namespaceKeys, NEUTRON_CIDRS] } } : {}),
   };
   return spec;

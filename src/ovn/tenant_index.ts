@@ -240,8 +240,11 @@ export class TenantIndex {
     const addrs = row.addresses;
     const parsed = parsePortAddresses({
       // The cache decodes atoms without checking them against the column type.
+      // One entry may come as the string itself (the source monitors it with compactSets).
       addresses: Array.isArray(addrs)
         ? addrs.filter((a): a is string => typeof a === "string")
+        : typeof addrs === "string"
+        ? [addrs]
         : [],
       dynamic_addresses: typeof row.dynamic_addresses === "string"
         ? row.dynamic_addresses

@@ -44,6 +44,11 @@ export interface TableMonitorSpec {
    * reads out of a dozen): the others are dropped when rows and diffs are decoded.
    */
   mapKeys?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Set columns in which a set of one atom is kept as the atom (see `DecodeOptions.compactSets`):
+   * rows then hold an atom, or an array for zero or several atoms.
+   */
+  compactSets?: readonly string[];
 }
 
 /**
@@ -247,7 +252,9 @@ export class DatabaseCache {
       const decode = new Map<string, DecodeOptions>();
       const maps = new Map<string, MapInterner>();
       const internKey = old?.internKey ?? keyInterner();
+      const compact = new Set(spec.compactSets ?? []);
       for (const [c, col] of cols) {
+        if (col.kind === "set" && compact.has(c)) decode.set(c, { compactSets: true });
         if (col.kind !== "map") continue;
         const only = spec.mapKeys?.[c];
         decode.set(c, { internKey, ...(only ? { mapKeys: new Set<Atom>(only) } : {}) });
@@ -298,7 +305,7 @@ export class DatabaseCache {
       if (col.kind === "map") {
         const m = v === undefined ? defaultDatum(col) : decodeDatum(col, v, t.decode.get(c));
         row[c] = t.maps.get(c)!.intern(m as Map<Atom, Atom>);
-      } else row[c] = v === undefined ? defaultDatum(col) : decodeDatum(col, v);
+      } else row[c] = v === undefined ? defaultDatum(col) : decodeDatum(col, v, t.decode.get(c));
     }
     return row as Row;
   }

@@ -20,7 +20,9 @@ reconcile: {debounce_ms: 0, max_backoff_s: 1}
 );
 
 class FakePlane implements Plane {
-  calls: Array<{ tenants: string[]; retired: string[]; request: ReconcileRequest }> = [];
+  calls: Array<
+    { tenants: string[]; retired: string[]; request: ReconcileRequest; desired: Desired }
+  > = [];
   failWith?: Error;
   tenantFailures = new Map<string, string>();
   constructor(readonly name: PlaneName, readonly log: string[]) {}
@@ -30,6 +32,7 @@ class FakePlane implements Plane {
       tenants: [...desired.tenants.keys()],
       retired: desired.retired.map((r) => r.tenant),
       request,
+      desired,
     });
     if (this.failWith) return Promise.reject(this.failWith);
     return Promise.resolve({ tenantErrors: new Map(this.tenantFailures) });
@@ -104,6 +107,37 @@ Deno.test("reconciler: a change is incremental with a changed hint; a removed te
     await new Promise((r) => setTimeout(r, 20));
     await t.reconciler.idle();
     assertEquals(t.reconciler.rounds, rounds);
+  } finally {
+    await t.reconciler.stop();
+    await Deno.remove(t.dir, { recursive: true });
+  }
+});
+
+Deno.test("reconciler: a prefix change reuses the other tenants' desired entries", async () => {
+  const t = await setup();
+  try {
+    const a = ["10.244.0.0/24"], b = ["10.245.0.0/24"];
+    t.reconciler.setTenants(set({ demo: a, "demo-b": b, gone: ["10.246.0.0/24"] }));
+    await t.reconciler.idle();
+    t.reconciler.setTenants(set({ demo: a, "demo-b": b }));
+    await new Promise((r) => setTimeout(r, 20));
+    await t.reconciler.idle();
+    const before = t.kernel.calls.at(-1)!.desired;
+    assertEquals([...before.retiredNow!], ["gone"]);
+    // Same tenants, one prefix more for demo (demo-b keeps its Tenant object, as sources
+    // hand over unchanged tenants): the allocation is not planned again.
+    const next = new Map(set({ demo: [...a, "10.244.1.0/24"] }).tenants);
+    next.set("demo-b", t.reconciler.tenants.tenants.get("demo-b")!);
+    t.reconciler.setTenants({ tenants: next, rejected: [] });
+    await new Promise((r) => setTimeout(r, 20));
+    await t.reconciler.idle();
+    const after = t.kernel.calls.at(-1)!.desired;
+    assertEquals(after.retiredNow!.size, 0);
+    assertEquals(after.retired.map((r) => r.tenant), ["gone"]);
+    const [d0, d1] = [before.tenants.get("demo")!, after.tenants.get("demo")!];
+    assert(d1 !== d0 && d1.allocation === d0.allocation);
+    assertEquals(d1.tenant.prefixes.length, 2);
+    assert(after.tenants.get("demo-b") === before.tenants.get("demo-b"));
   } finally {
     await t.reconciler.stop();
     await Deno.remove(t.dir, { recursive: true });

@@ -1,6 +1,12 @@
 import { assert, assertEquals, assertRejects } from "../support/assert.ts";
-import { Allocator, StateFileError } from "../../src/allocate/mod.ts";
-import { collidingHash, makeConfig, shuffled, tempDir, tenants } from "./_fixtures.ts";
+import {
+  type AllocationPlan,
+  Allocator,
+  planAllocations,
+  StateFileError,
+  type TenantRequest,
+} from "../../src/allocate/mod.ts";
+import { collidingHash, makeConfig, prng, shuffled, tempDir, tenants } from "./_fixtures.ts";
 
 const NAMES = ["demo", "demo-b", "kube-system", "Prod.EU", "ns-1", "ns-2", "ns-3", "ns-4"];
 
@@ -113,4 +119,68 @@ Deno.test("allocator: default state path comes from the configuration", async ()
   a.allocate(tenants("demo"));
   await a.save();
   assertEquals(await listDir(dir.path), ["cfg-state.json"]);
+});
+
+Deno.test("allocator: repeated tenant sets give what planning from scratch gives", async () => {
+  // The allocator skips planning when the names, overrides and configuration are those of its
+  // last call. Every step is compared with planAllocations run on the state before the step.
+  const NOW = new Date("2026-01-02T03:04:05Z");
+  const pool = [...NAMES, "ns-5", "ns-6", "ns-7", "ns-8", "ns-9"];
+  let fastSteps = 0;
+  for (let seed = 1; seed <= 20; seed++) {
+    const rnd = prng(seed);
+    let config = makeConfig({ min: 1000, max: 1009 });
+    const a = await Allocator.open({
+      config,
+      statePath: "/nonexistent/x",
+      readOnly: true,
+      now: () => NOW,
+    });
+    let list: TenantRequest[] = tenants("demo", "ns-1");
+    let previous: unknown;
+    for (let step = 0; step < 60; step++) {
+      const r = rnd();
+      const next = list.map((t) => ({ ...t }));
+      if (r < 0.35) {
+        // the same tenants again (fresh objects, other order)
+        next.reverse();
+      } else if (r < 0.55) next.push({ name: pool[Math.floor(rnd() * pool.length)] });
+      else if (r < 0.7) next.splice(Math.floor(rnd() * next.length), 1);
+      else if (r < 0.8 && next.length > 0) {
+        const i = Math.floor(rnd() * next.length);
+        next[i] = { ...next[i], rt: rnd() < 0.5 ? undefined : `65000:${1000 + (step % 12)}` };
+      } else if (r < 0.85 && next.length > 1) {
+        // listed twice, added or in place of another (same count)
+        if (rnd() < 0.5) next.push({ ...next[0] });
+        else next[next.length - 1] = { ...next[0] };
+      } else if (r < 0.9) config = makeConfig({ min: 1000, max: rnd() < 0.5 ? 1009 : 1004 });
+      const before = a.state;
+      let expected: AllocationPlan | Error;
+      try {
+        expected = planAllocations(before, next, { config, now: NOW });
+      } catch (e) {
+        expected = e as Error;
+      }
+      let got: AllocationPlan | Error;
+      try {
+        got = a.allocate(next, { config });
+      } catch (e) {
+        got = e as Error;
+      }
+      const where = `seed ${seed} step ${step}`;
+      if (expected instanceof Error || got instanceof Error) {
+        assertEquals(String(got), String(expected), where);
+        continue;
+      }
+      assertEquals([...got.allocations], [...expected.allocations], where);
+      const { state: _s, allocations: _a, ...gotRest } = got;
+      const { state: _t, allocations: _b, ...expectedRest } = expected;
+      assertEquals(gotRest, expectedRest, where);
+      assertEquals([...a.state.entries], [...expected.state.entries], where);
+      if (got.allocations === previous) fastSteps++; // planning builds a new map
+      previous = got.allocations;
+      list = next;
+    }
+  }
+  assert(fastSteps > 100, `only ${fastSteps} steps could take the fast path`);
 });

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../support/assert.ts";
-import { parseRunningConfig, renderFrrConfig } from "../../src/frr/mod.ts";
+import { parseRunningConfig, renderFrrConfig, RunningCache } from "../../src/frr/mod.ts";
 import { exampleInput } from "./example.ts";
 
 const SAMPLE = `Building configuration...
@@ -146,4 +146,31 @@ Deno.test("frr running-config: a large input is parsed in one pass", () => {
   const blocks = parseRunningConfig(text);
   assertEquals(blocks.length, 2);
   assertEquals(blocks[0].lines.length, 200_000);
+});
+
+Deno.test("running cache: blocks come back as parsed, whatever their lines hold", () => {
+  // The cache keeps instances packed; odd operator lines (quotes, backslashes, non-ASCII,
+  // JSON-looking text) must come back unchanged, and blocks without a closing line too.
+  const text = [
+    "router bgp 65000",
+    " bgp router-id 192.0.2.1",
+    "exit",
+    "router bgp 65000 vrf opvrf",
+    ' neighbor 192.0.2.9 description "op\\"s" [1,2] {x} é',
+    " address-family ipv4 unicast",
+    "  redistribute static",
+    " exit-address-family",
+    "exit",
+    "router bgp 65000 vrf odd",
+    "ip prefix-list VPNV4-EXPORT-V4 seq 5 deny 0.0.0.0/0",
+  ].join("\n");
+  const blocks = parseRunningConfig(text);
+  const cache = new RunningCache(blocks);
+  assertEquals(cache.vrfs().sort(), ["odd", "opvrf"]);
+  assertEquals(cache.blocksFor(["opvrf", "odd", "missing"]), [
+    blocks[0],
+    blocks[3],
+    blocks[1],
+    blocks[2],
+  ]);
 });

@@ -5,6 +5,7 @@ import {
   FfiError,
   loadNativeLibraries,
   NetlinkSocket,
+  trimMallocHeap,
   withNetns as enterNetns,
 } from "../../ffi/mod.ts";
 
@@ -15,6 +16,11 @@ Deno.test("ffi: libmnl is preferred when present, libc is always loaded", () => 
   const libs = loadNativeLibraries();
   assert(libs.libc);
   if (Deno.env.get("VPNV4_LIBMNL_PATH") === undefined) assertEquals(libs.backend, "libmnl");
+});
+
+Deno.test("ffi: malloc_trim is bound on glibc and returns whether memory was released", () => {
+  // undefined would mean the optional symbol was not found in glibc (a wrong binding).
+  assertEquals(typeof trimMallocHeap(), "boolean");
 });
 
 Deno.test("ffi: entering a missing namespace is an FfiError naming errno", () => {
