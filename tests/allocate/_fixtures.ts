@@ -4,6 +4,7 @@
  */
 import { type Config, configSchema } from "../../src/config/mod.ts";
 import { type HashFunction, sha256 } from "../../src/allocate/mod.ts";
+import { uniform as prng } from "../fuzz/prng.ts";
 
 /** Options for {@link makeConfig}. */
 export interface ConfigOverrides {
@@ -27,17 +28,8 @@ export function makeConfig(o: ConfigOverrides = {}): Config {
   });
 }
 
-/** mulberry32: a small seeded PRNG so "random" tests are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (floats in [0, 1)) so "random" tests are reproducible. */
+export { prng };
 
 /** Fisher-Yates shuffle with a seeded PRNG (returns a copy). */
 export function shuffled<T>(items: readonly T[], seed: number): T[] {

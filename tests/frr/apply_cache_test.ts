@@ -16,6 +16,7 @@ import {
   Vtysh,
 } from "../../src/frr/mod.ts";
 import { exampleConfig, legacyFrrConfig, tenant } from "./example.ts";
+import { uniform } from "../fuzz/prng.ts";
 
 const OPERATOR = [
   "ip prefix-list OPERATOR-PL seq 5 permit 192.168.0.0/16",
@@ -47,16 +48,6 @@ async function operatorIntact(frr: FrrInstance): Promise<void> {
   }
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The tenants' allocations, as comparable text. */
 function allocations(tenants: Map<string, FrrTenantInput>): string {
   return JSON.stringify(
@@ -80,7 +71,7 @@ Deno.test({
     await using frr = await startFrr({ bgpPort: 0 });
     const vtysh = new Vtysh({ vtysh: "vtysh", pathspace: frr.name, timeout_ms: 20_000 });
     await vtysh.applyLines(OPERATOR);
-    const rand = rng(20240605);
+    const rand = uniform(20240605);
     const applier = new FrrApplier();
     let tenants = new Map<string, FrrTenantInput>();
     for (let i = 0; i < 12; i++) tenants.set(`t${i}`, randomTenant(`t${i}`, 1000 + i, rand));

@@ -17,7 +17,13 @@ import {
   VtyshApplyError,
   VtyshError,
 } from "../../src/frr/mod.ts";
-import { exampleInput, legacyFrrConfig, rdRtChangeLines, tenant } from "./example.ts";
+import {
+  EXAMPLE_LEGACY_REMOVALS,
+  exampleInput,
+  legacyFrrConfig,
+  rdRtChangeLines,
+  tenant,
+} from "./example.ts";
 
 const OPERATOR_PEER = "198.51.100.7";
 
@@ -333,15 +339,7 @@ Deno.test({
       [4, 6, 4, 6].map((f) => `  redistribute kernel route-map VPNV4-EXPORT-V${f}`),
     );
     // The old objects go last, once no instance refers to them.
-    const legacy = [
-      "no route-map VPNV4-demo-V4",
-      "no route-map VPNV4-demo-V6",
-      "no route-map VPNV4-demo-b-V4",
-      "no route-map VPNV4-demo-b-V6",
-      "no ip prefix-list VPNV4-demo-V4",
-      "no ip prefix-list VPNV4-demo-b-V4",
-      "no ipv6 prefix-list VPNV4-demo-V6",
-    ];
+    const legacy = EXAMPLE_LEGACY_REMOVALS;
     assertEquals(r.lines.slice(-legacy.length).toSorted(), legacy.toSorted());
     assert(r.lines.lastIndexOf("exit") < r.lines.length - legacy.length);
 

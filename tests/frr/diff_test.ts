@@ -6,7 +6,13 @@ import {
   parseRunningConfig,
   renderFrrConfig,
 } from "../../src/frr/mod.ts";
-import { exampleInput, legacyFrrConfig, rdRtChangeLines, tenant } from "./example.ts";
+import {
+  EXAMPLE_LEGACY_REMOVALS,
+  exampleInput,
+  legacyFrrConfig,
+  rdRtChangeLines,
+  tenant,
+} from "./example.ts";
 
 /** FRR 8.4.4's `show running-config` after applying the example (captured from a real FRR). */
 const RUNNING = Deno.readTextFileSync(
@@ -290,15 +296,7 @@ Deno.test("frr diff: per-VRF objects of earlier versions are migrated, nothing w
     " exit-address-family",
     "exit",
   ];
-  const legacyRemovals = [
-    "no route-map VPNV4-demo-V4",
-    "no route-map VPNV4-demo-V6",
-    "no route-map VPNV4-demo-b-V4",
-    "no route-map VPNV4-demo-b-V6",
-    "no ip prefix-list VPNV4-demo-V4",
-    "no ip prefix-list VPNV4-demo-b-V4",
-    "no ipv6 prefix-list VPNV4-demo-V6",
-  ];
+  const legacyRemovals = EXAMPLE_LEGACY_REMOVALS;
   // The policy first, then each instance switches its route-map (one command: FRR replaces
   // the route-map of a redistribution), then, unreferenced, the old objects go.
   assertEquals(d.lines, [...POLICY_LINES, ...adopt("demo"), ...adopt("demo-b"), ...legacyRemovals]);

@@ -103,6 +103,20 @@ export function legacyFrrConfig(input: FrrInput): string {
   return blocksText([...lists, ...maps, rendered.global.block, ...instances]);
 }
 
+/**
+ * The removals of {@link legacyFrrConfig} of {@link exampleInput} (tenants demo and demo-b;
+ * demo-b has no IPv6 prefix), as the diff emits them at the end of a migration batch.
+ */
+export const EXAMPLE_LEGACY_REMOVALS: readonly string[] = Object.freeze([
+  "no route-map VPNV4-demo-V4",
+  "no route-map VPNV4-demo-V6",
+  "no route-map VPNV4-demo-b-V4",
+  "no route-map VPNV4-demo-b-V6",
+  "no ip prefix-list VPNV4-demo-V4",
+  "no ip prefix-list VPNV4-demo-b-V4",
+  "no ipv6 prefix-list VPNV4-demo-V6",
+]);
+
 /** The batch that changes VRF `vrf`'s RD and RT (both families), as the diff emits it. */
 export function rdRtChangeLines(vrf: string, options: { rd: string; rt: string }): string[] {
   const af = (v: number) => [

@@ -63,6 +63,12 @@ export class Rng {
   }
 }
 
+/** Floats in [0, 1) from an {@link Rng} seeded with `seed` (for `Math.random`-style tests). */
+export function uniform(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.u32() / 4294967296;
+}
+
 /** FNV-1a of bytes: a stable seed derived from an input (chunking plans, replays). */
 export function hashBytes(bytes: Uint8Array): number {
   let h = 0x811c9dc5;

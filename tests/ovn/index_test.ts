@@ -5,6 +5,7 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { type LspRow, TenantIndex } from "../../src/ovn/mod.ts";
 import { compilePolicy } from "../../src/tenants/mod.ts";
+import { uniform } from "../fuzz/prng.ts";
 
 const NS = "k8s.ovn.org/namespace";
 const policy = compilePolicy({
@@ -12,15 +13,6 @@ const policy = compilePolicy({
   deny: ["10.99.0.0/16"],
   max_prefixes_per_tenant: 1000,
 });
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ADDRESSES = [
   "0a:00:00:00:00:01 10.1.0.1",
@@ -62,7 +54,7 @@ function state(index: TenantIndex) {
 
 Deno.test("tenant index: recomputing from previous rows equals keeping per-port state", () => {
   for (const seed of [1, 2, 3]) {
-    const rand = rng(seed);
+    const rand = uniform(seed);
     const options = { namespaceKeys: [NS], prefixMode: "host" as const, policy };
     const kept = new TenantIndex(options);
     const stateless = new TenantIndex({ ...options, previousRows: true });

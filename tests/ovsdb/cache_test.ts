@@ -6,6 +6,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { assert, assertEquals } from "../support/assert.ts";
 import { DatabaseCache, LazyJson, parseSchema, type Row } from "../../src/ovsdb/mod.ts";
+import { uniform } from "../fuzz/prng.ts";
 
 const schema = parseSchema(JSON.parse(await Deno.readTextFile("/usr/share/ovn/ovn-nb.ovsschema")));
 const LSP = ["type", "addresses", "dynamic_addresses", "external_ids"];
@@ -107,7 +108,7 @@ Deno.test("cache: compactSets keeps one-atom sets as the atom, through any diff"
   // same array otherwise, and send the same events.
   const expand = (d: unknown) => Array.isArray(d) ? [...d].sort() : [d];
   for (let seed = 1; seed <= 20; seed++) {
-    const rnd = rng(seed);
+    const rnd = uniform(seed);
     const plainCache = new DatabaseCache(schema, { Logical_Switch_Port: LSP });
     const compact = new DatabaseCache(schema, {
       Logical_Switch_Port: { columns: LSP, compactSets: ["addresses"] },
@@ -151,17 +152,8 @@ Deno.test("cache: compactSets keeps one-atom sets as the atom, through any diff"
   }
 });
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("cache: lazily parsed updates give the same rows and events as parsed ones", () => {
-  const rand = rng(11);
+  const rand = uniform(11);
   const batches: unknown[] = [];
   const live = new Set<number>();
   const initial: Record<string, unknown> = {};

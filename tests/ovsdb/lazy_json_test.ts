@@ -1,15 +1,7 @@
 /** LazyJson: member-by-member parsing of large messages agrees with JSON.parse. */
 import { assert, assertEquals, assertThrows } from "../support/assert.ts";
 import { eager, FramingError, LazyJson, members } from "../../src/ovsdb/mod.ts";
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { uniform } from "../fuzz/prng.ts";
 
 const NASTY = ['"', "\\", "{", "}", "[", "]", ",", ":", " ", "é", "€", "😀", "\n", "\u0001", "a"];
 
@@ -50,7 +42,7 @@ function materialize(v: unknown): unknown {
 }
 
 Deno.test("LazyJson: entries and items agree with JSON.parse on random values", () => {
-  const rand = rng(7);
+  const rand = uniform(7);
   let lazySeen = 0;
   for (let i = 0; i < 400; i++) {
     const value = { top: randomValue(rand, 0), list: [randomValue(rand, 0), randomValue(rand, 1)] };

@@ -7,6 +7,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { buildTenantSet, compilePolicy, type RawTenant } from "../../src/tenants/mod.ts";
 import type { PolicyConfig } from "../../src/config/mod.ts";
 import { formatPrefix } from "../../src/net/mod.ts";
+import { uniform } from "../fuzz/prng.ts";
 
 const CONFIG: PolicyConfig = {
   allowed: ["10.0.0.0/8", "fd00::/8"],
@@ -31,15 +32,6 @@ function view(set: ReturnType<typeof buildTenantSet>) {
   };
 }
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const POOL = [
   "10.1.0.1",
   "10.1.0.2",
@@ -61,7 +53,7 @@ function randomRaw(name: string, rand: () => number, origin: string): RawTenant 
 }
 
 Deno.test("buildTenantSet: cached builds equal uncached ones through random updates", () => {
-  const rand = rng(7);
+  const rand = uniform(7);
   const policy = compilePolicy(CONFIG);
   assert(compilePolicy(CONFIG) === policy, "the same section compiles to the same policy");
   const names = ["a", "b", "c", "d", "e", "bad name!"];
