@@ -14,6 +14,7 @@ import {
   WORKLOAD_PORT_TYPES,
 } from "./addresses.ts";
 import { FastPolicy, v4Mask, v4Net } from "./fast_ip.ts";
+import { HeldPrefixes } from "./held_prefixes.ts";
 
 const log = getLogger("ovn");
 
@@ -128,7 +129,8 @@ export class TenantIndex {
   readonly #lspToLs = new Map<string, string>();
   readonly #lsPorts = new Map<string, Set<string>>();
   readonly #lsSubnets = new Map<string, Subnet[]>();
-  readonly #tenantPrefixes = new Map<string, Map<string, number>>();
+  /** Per tenant, the prefixes its ports hold (with how many ports hold each). */
+  readonly #held = new Map<string, HeldPrefixes>();
   readonly #views = new Map<string, RawTenant>();
   /** The tenant names, sorted (until a tenant comes or goes). */
   #names: string[] | undefined;
@@ -295,44 +297,32 @@ export class TenantIndex {
     // Add the new contribution before removing the old so a prefix kept by the same tenant
     // never drops to zero and the tenant is not reported as changed.
     if (next) {
-      let counts = this.#tenantPrefixes.get(next.tenant);
-      if (!counts) {
-        this.#tenantPrefixes.set(next.tenant, counts = new Map());
+      let held = this.#held.get(next.tenant);
+      if (!held) {
+        this.#held.set(next.tenant, held = new HeldPrefixes());
         this.#names = undefined;
       }
       for (let i = 0, n = prefixCount(next); i < n; i++) {
-        const p = prefixAt(next, i);
-        const c = counts.get(p) ?? 0;
-        if (c === 0) this.#markChanged(next.tenant);
-        counts.set(p, c + 1);
+        if (held.add(prefixAt(next, i))) this.#markChanged(next.tenant);
       }
       if (!this.#stateless) this.#ports.set(uuid, next);
     } else if (!this.#stateless) {
       this.#ports.delete(uuid);
     }
     // A port without prefixes holds no counts (its tenant may have none left at all).
-    const counts = prev && prefixCount(prev) > 0
-      ? this.#tenantPrefixes.get(prev.tenant)
-      : undefined;
-    if (prev && counts) {
+    const held = prev && prefixCount(prev) > 0 ? this.#held.get(prev.tenant) : undefined;
+    if (prev && held) {
       for (let i = 0, n = prefixCount(prev); i < n; i++) {
-        const p = prefixAt(prev, i);
-        const held = counts.get(p);
-        // Only an inconsistent previous row (a caller's bug) holds nothing.
-        if (held === undefined) continue;
-        const c = held - 1;
-        if (c === 0) {
-          counts.delete(p);
-          this.#markChanged(prev.tenant);
-        } else counts.set(p, c);
+        // Undefined (nothing held) only for an inconsistent previous row (a caller's bug).
+        if (held.remove(prefixAt(prev, i))) this.#markChanged(prev.tenant);
       }
-      if (counts.size === 0) {
-        this.#tenantPrefixes.delete(prev.tenant);
+      if (held.size === 0) {
+        this.#held.delete(prev.tenant);
         this.#names = undefined;
       }
     }
-    if (next && this.#tenantPrefixes.get(next.tenant)?.size === 0) {
-      this.#tenantPrefixes.delete(next.tenant);
+    if (next && this.#held.get(next.tenant)?.size === 0) {
+      this.#held.delete(next.tenant);
       this.#names = undefined;
     }
   }
@@ -430,13 +420,14 @@ export class TenantIndex {
   /** The complete current view: tenants with at least one prefix, sorted by name. */
   tenants(): RawTenant[] {
     const out: RawTenant[] = [];
-    const names = this.#names ??= [...this.#tenantPrefixes.keys()].sort();
+    const names = this.#names ??= [...this.#held.keys()].sort();
     for (const name of names) {
       let v = this.#views.get(name);
       if (!v) {
         v = {
           name,
-          prefixes: [...this.#tenantPrefixes.get(name)!.keys()].sort(),
+          // Shared with the index until the tenant's set changes (then replaced, not changed).
+          prefixes: this.#held.get(name)!.sorted(),
           origin: this.#opts.origin,
         };
         this.#views.set(name, v);

@@ -19,7 +19,7 @@ export interface RawTenant {
   /** Tenant (namespace / project) name as found. */
   name: string;
   /** Prefix texts (CIDR); bare addresses are taken as host prefixes. */
-  prefixes: string[];
+  prefixes: readonly string[];
   /** Optional per-tenant RT override (tenants file only). */
   rt?: RouteTargetText;
   /** Optional per-tenant RD override (tenants file only). */
