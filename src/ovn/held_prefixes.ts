@@ -61,11 +61,7 @@ export class HeldPrefixes {
       this.#toMap().set(p, 1);
       return true;
     }
-    const next = new Array<string>(list.length + 1);
-    for (let i = 0; i < ins; i++) next[i] = list[i];
-    next[ins] = p;
-    for (let i = ins; i < list.length; i++) next[i + 1] = list[i];
-    this.#list = next;
+    this.#list = list.toSpliced(ins, 0, p);
     this.#counts?.splice(ins, 0, 1);
     return true;
   }
@@ -96,10 +92,7 @@ export class HeldPrefixes {
       counts[at]--;
       return false;
     }
-    const next = new Array<string>(list.length - 1);
-    for (let i = 0; i < at; i++) next[i] = list[i];
-    for (let i = at + 1; i < list.length; i++) next[i - 1] = list[i];
-    this.#list = next.length === 0 ? EMPTY : next;
+    this.#list = list.length === 1 ? EMPTY : list.toSpliced(at, 1);
     if (counts) {
       counts.splice(at, 1);
       if (counts.every((c) => c === 1)) this.#counts = undefined;
