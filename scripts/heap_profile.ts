@@ -8,11 +8,12 @@
  * 2. In this process, each stage is built and the V8 heap in use is read after forced
  *    garbage collection (each line also shows V8's committed heap, the RSS and what glibc
  *    malloc holds in use and free):
- *    - `ovsdb_cache`: a bare {@link OvsdbClient} monitoring what the OVN source monitors;
+ *    - `ovsdb_cache`: a bare {@link OvsdbClient} monitoring what the OVN source monitors, its
+ *      cache keeping the rows (what the source's `row_cache: true` adds);
  *    - `ovn_index`: a {@link TenantIndex} fed from that cache's rows, configured as the source
  *      configures it; both are dropped again (`(dropped)`);
- *    - `ovn_source`: a real {@link OvnTenantSource} (client, cache and index), holding its
- *      first view as the agent does;
+ *    - `ovn_source`: a real {@link OvnTenantSource} (client, cache keeping no rows, and index:
+ *      the default), holding its first view as the agent does;
  *    - `tenant_set`: {@link buildTenantSet} of that view (with its per-policy caches);
  *    - `kernel_desired`: the allocation and the desired state the kernel plane reconciles
  *      from (what the reconciler computes for each round);
@@ -22,8 +23,9 @@
  * 3. After a last-resort GC (V8 gives committed memory back) and `malloc_trim`, the tenant set
  *    is checked against one rebuilt from scratch with a fresh client and cold caches.
  *
- * Last line of the profile: `heap_mb total=… ovsdb_cache=… ovn_index=… tenant_set=…
- * kernel_desired=… churn_growth=… heap_used=… rss_mb=…` (total: all stages over the base).
+ * Last line of the profile: `heap_mb total=… ovn_source=… row_cache=… ovn_index=… tenant_set=…
+ * kernel_desired=… churn_growth=… heap_used=… rss_mb=…` (total: the kept stages over the base;
+ * row_cache and ovn_index: the stages measured apart).
  * `HEAP_SNAPSHOT_DIR=DIR` writes a V8 heap snapshot per measurement, `HEAP_SMAPS=FILE` copies
  * /proc/self/smaps at the end.
  *
@@ -161,7 +163,7 @@ async function verify(
   const client = new OvsdbClient({ remotes: remote, database: NB_DATABASE, reconnect: false });
   await client.connect();
   try {
-    const cache = await client.monitor(ovnMonitorSpec(sc.prefix_mode));
+    const cache = await client.monitor(ovnMonitorSpec(sc.prefix_mode, { rowCache: true }));
     const policy = compilePolicy({ ...config.tenants.policy });
     const index = new TenantIndex({
       namespaceKeys: sc.namespace_keys,
@@ -186,7 +188,10 @@ async function verify(
 
 type RowPrinter = (stage: string, m: Mem, delta: number) => void;
 
-/** Measures a bare client's cache, then a tenant index fed from its rows; drops both. */
+/**
+ * Measures a bare client's cache keeping the rows (what `row_cache: true` adds), then a tenant
+ * index fed from its rows; drops both.
+ */
 async function cacheAndIndex(
   remote: string,
   sc: OvnSourceSettings,
@@ -197,7 +202,8 @@ async function cacheAndIndex(
 ): Promise<{ cacheMb: number; indexMb: number }> {
   const client = new OvsdbClient({ remotes: remote, database: NB_DATABASE, reconnect: false });
   await client.connect();
-  const cache = await client.monitor(ovnMonitorSpec(sc.prefix_mode, sc.namespace_keys));
+  const spec = ovnMonitorSpec(sc.prefix_mode, { namespaceKeys: sc.namespace_keys, rowCache: true });
+  const cache = await client.monitor(spec);
   const lsp = cache.table("Logical_Switch_Port");
   if (lsp.size !== pods) throw new Error(`cache has ${lsp.size} rows, expected ${pods}`);
   const mCache = await measure();
@@ -208,7 +214,6 @@ async function cacheAndIndex(
     prefixMode: sc.prefix_mode,
     subnets: sc.subnets,
     policy,
-    previousRows: true,
   });
   for (const r of lsp.rows()) index.upsertPort(r);
   index.takeChanged();
@@ -276,8 +281,8 @@ async function main(): Promise<void> {
   const base = await measure();
   row("base", base, 0);
 
-  // ovsdb_cache and ovn_index: a bare client with the source's monitor, then a tenant index
-  // fed from its rows (what the source does); both dropped again.
+  // ovsdb_cache and ovn_index: a bare client with the source's monitor keeping the rows, then
+  // a tenant index fed from its rows; both dropped again.
   const split = await cacheAndIndex(remote, sc, policy, pods, base, row);
   const afterSplit = await measure();
   row("(dropped)", afterSplit, afterSplit.heap - base.heap);
@@ -287,6 +292,7 @@ async function main(): Promise<void> {
   let updates = 0;
   let notify: (() => void) | undefined;
   const source = new OvnTenantSource({ ...sc, debounce_ms: 0 }, { policy });
+  // (sc.row_cache is the default, false: the source's cache keeps no rows.)
   await source.start({
     onUpdate: (u) => {
       latest = u;
@@ -300,7 +306,9 @@ async function main(): Promise<void> {
   const cacheMb = split.cacheMb;
   const indexMb = split.indexMb;
   console.log(
-    `  (ovsdb_cache ${cacheMb.toFixed(1)} MB + ovn_index ${indexMb.toFixed(1)} MB measured apart)`,
+    `  (measured apart: ovsdb_cache ${cacheMb.toFixed(1)} MB with row_cache: true, ovn_index ${
+      indexMb.toFixed(1)
+    } MB)`,
   );
 
   // tenant_set
@@ -389,11 +397,13 @@ async function main(): Promise<void> {
   const end = await measure();
   const total = end.heap - base.heap;
   console.log(
-    `heap_mb total=${total.toFixed(1)} ovsdb_cache=${cacheMb.toFixed(1)} ovn_index=${
-      indexMb.toFixed(1)
-    } tenant_set=${setMb.toFixed(1)} kernel_desired=${desiredMb.toFixed(1)} churn_growth=${
-      churnMb.toFixed(1)
-    } heap_used=${end.heap.toFixed(1)} rss_mb=${end.rss.toFixed(1)} (${set.tenants.size} tenants, ${
+    `heap_mb total=${total.toFixed(1)} ovn_source=${sourceMb.toFixed(1)} row_cache=${
+      cacheMb.toFixed(1)
+    } ovn_index=${indexMb.toFixed(1)} tenant_set=${setMb.toFixed(1)} kernel_desired=${
+      desiredMb.toFixed(1)
+    } churn_growth=${churnMb.toFixed(1)} heap_used=${end.heap.toFixed(1)} rss_mb=${
+      end.rss.toFixed(1)
+    } (${set.tenants.size} tenants, ${
       [...desired.values()].reduce((n, d) => n + d.tenant.prefixes.length, 0)
     } prefixes)`,
   );

@@ -99,6 +99,8 @@ const ovnSource = z.strictObject({
     .describe("Per-tenant subnets used for aggregation in subnet mode."),
   debounce_ms: z.number().int().min(0).max(60000).default(200)
     .describe("Quiet time before a burst of changes is handed on."),
+  row_cache: z.boolean().default(false)
+    .describe("Cache NB rows (~220 B a port) so a reconnect resumes with monitor_cond_since."),
 });
 
 /** A tenant source entry. */

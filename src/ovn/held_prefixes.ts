@@ -30,10 +30,16 @@ function search(list: readonly string[], p: string): number {
  * that exists only while some prefix has one. Larger sets are a `Map` of counts.
  */
 export class HeldPrefixes {
+  /** The tenant (one string for it, which the index's per-port entries point at). */
+  readonly tenant: string;
   #list: readonly string[] = EMPTY;
   #counts: number[] | undefined;
   #map: Map<string, number> | undefined;
   #sorted: readonly string[] | undefined;
+
+  constructor(tenant: string) {
+    this.tenant = tenant;
+  }
 
   /** Number of distinct prefixes. */
   get size(): number {

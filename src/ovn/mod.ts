@@ -4,6 +4,7 @@
  */
 export {
   NB_DATABASE,
+  type OvnMonitorOptions,
   ovnMonitorSpec,
   type OvnSourceOptions,
   type OvnSourceSettings,
@@ -12,6 +13,7 @@ export {
   snapshotOvnTenants,
 } from "./source.ts";
 export {
+  type IndexedRows,
   LS_COLUMNS,
   LSP_COLUMNS,
   type LspRow,

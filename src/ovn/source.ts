@@ -2,6 +2,10 @@
  * The OVN Northbound tenant source (`tenants.sources: [{type: ovn, …}]`): monitors the
  * Logical_Switch_Port (and, in subnet mode, Logical_Switch) columns it needs and hands the
  * reconcile loop complete, debounced tenant views with a changed-tenants hint.
+ *
+ * By default the OVSDB cache keeps no rows (`row_cache: false`): the index keeps what each
+ * port contributes (about 30 bytes) instead of the cache's copy of the row (about 220), and the
+ * monitor is `monitor`, whose updates carry whole rows; a reconnect then re-reads the tables.
  * @module
  */
 import type { OvnSourceConfig } from "../config/mod.ts";
@@ -15,7 +19,7 @@ import {
 } from "../ovsdb/mod.ts";
 import type { SourceConnection, SourceUpdate, TenantSet, TenantSource } from "../tenants/model.ts";
 import { buildTenantSet, type PrefixPolicy } from "../tenants/policy.ts";
-import { LS_COLUMNS, LSP_COLUMNS, TenantIndex } from "./tenant_index.ts";
+import { type IndexedRows, LS_COLUMNS, LSP_COLUMNS, TenantIndex } from "./tenant_index.ts";
 
 const log = getLogger("ovn");
 
@@ -23,10 +27,12 @@ const log = getLogger("ovn");
 export const NB_DATABASE = "OVN_Northbound";
 
 /** The source configuration fields this module reads (a `type: ovn` entry). */
-export type OvnSourceSettings = Pick<
-  OvnSourceConfig,
-  "connection" | "tls" | "namespace_keys" | "prefix_mode" | "subnets" | "debounce_ms"
->;
+export type OvnSourceSettings =
+  & Pick<
+    OvnSourceConfig,
+    "connection" | "tls" | "namespace_keys" | "prefix_mode" | "subnets" | "debounce_ms"
+  >
+  & Partial<Pick<OvnSourceConfig, "row_cache">>;
 
 /** Options for {@link OvnTenantSource}. */
 export interface OvnSourceOptions {
@@ -39,25 +45,42 @@ export interface OvnSourceOptions {
 /** The `external_ids` key the index reads besides the namespace keys. */
 const NEUTRON_CIDRS = "neutron:cidrs";
 
+/** Options for {@link ovnMonitorSpec}. */
+export interface OvnMonitorOptions {
+  /** Only these `external_ids` keys name the tenant (others are dropped when decoding). */
+  namespaceKeys?: readonly string[];
+  /** Let the OVSDB cache keep the rows (see `row_cache`); default false. */
+  rowCache?: boolean;
+}
+
 /**
  * The monitor request of the source: only the tables and columns it reads and, given the
  * namespace keys, only the `external_ids` keys it reads (OpenStack ports carry a dozen).
  */
 export function ovnMonitorSpec(
   prefixMode: "host" | "subnet",
-  namespaceKeys?: readonly string[],
+  options: OvnMonitorOptions = {},
 ): MonitorSpec {
+  const { namespaceKeys } = options;
+  const keepRows = options.rowCache === true;
   const spec: MonitorSpec = {};
   // Switches first so ports find their subnets on the initial sync.
-  if (prefixMode === "subnet") spec.Logical_Switch = [...LS_COLUMNS];
+  if (prefixMode === "subnet") spec.Logical_Switch = { columns: [...LS_COLUMNS], keepRows };
   spec.Logical_Switch_Port = {
     columns: [...LSP_COLUMNS],
     // Most ports have one `addresses` entry: kept as the string (see TenantIndex.upsertPort).
     compactSets: ["addresses"],
+    keepRows,
     ...(namespaceKeys ? { mapKeys: { external_ids: [...namespaceKeys, NEUTRON_CIDRS] } } : {}),
   };
   return spec;
 }
+
+/** The index's name for the rows of an NB table. */
+const KINDS: Readonly<Record<string, IndexedRows>> = {
+  Logical_Switch_Port: "ports",
+  Logical_Switch: "switches",
+};
 
 /** The OVN NB tenant source. */
 export class OvnTenantSource implements TenantSource {
@@ -85,8 +108,6 @@ export class OvnTenantSource implements TenantSource {
       subnets: config.subnets,
       policy: options.policy,
       origin: this.id,
-      // The cache's events carry the previous rows: no per-port state in the index.
-      previousRows: true,
     });
   }
 
@@ -133,16 +154,27 @@ export class OvnTenantSource implements TenantSource {
       await client.connect();
       let initial = true;
       const handler: CacheEventHandler = {
-        onAdd: (t, r) => this.#row(t, r, false),
-        onUpdate: (t, o, r) => this.#row(t, r, false, o),
-        onDelete: (t, r) => this.#row(t, r, true, r),
+        // With row_cache: the cache's events.
+        onAdd: (t, r) => this.#row(t, r._uuid, r),
+        onUpdate: (t, _, r) => this.#row(t, r._uuid, r),
+        onDelete: (t, r) => this.#row(t, r._uuid, undefined),
+        // Without: rows as they come, and snapshots.
+        onRow: (t, uuid, r) => this.#row(t, uuid, r),
+        onSnapshot: (t, phase) => {
+          const kind = KINDS[t];
+          if (!kind) return;
+          if (phase === "begin") this.#index.beginSnapshot(kind);
+          else this.#index.endSnapshot(kind);
+        },
         onBatch: () => {
           if (!initial) this.#schedule();
         },
       };
-      await client.monitor(ovnMonitorSpec(this.#cfg.prefix_mode, this.#cfg.namespace_keys), {
-        handler,
+      const spec = ovnMonitorSpec(this.#cfg.prefix_mode, {
+        namespaceKeys: this.#cfg.namespace_keys,
+        rowCache: this.#cfg.row_cache,
       });
+      await client.monitor(spec, { handler });
       initial = false;
       this.#flush(true);
     } catch (e) {
@@ -152,19 +184,20 @@ export class OvnTenantSource implements TenantSource {
     }
   }
 
-  #row(table: string, row: Row, deleted: boolean, previous?: Row): void {
+  /** A row as it now is (`undefined`: deleted). */
+  #row(table: string, uuid: string, row: Row | undefined): void {
     try {
       if (table === "Logical_Switch_Port") {
-        if (deleted) this.#index.deletePort(row._uuid, previous);
-        else this.#index.upsertPort(row, previous);
+        if (row) this.#index.upsertPort(row);
+        else this.#index.deletePort(uuid);
       } else if (table === "Logical_Switch") {
-        if (deleted) this.#index.deleteSwitch(row._uuid);
-        else this.#index.upsertSwitch(row);
+        if (row) this.#index.upsertSwitch(row);
+        else this.#index.deleteSwitch(uuid);
       }
     } catch (e) {
       log.error("ovn: {table} row {uuid} skipped: {error}", {
         table,
-        uuid: row._uuid,
+        uuid,
         error: (e as Error).message,
       });
     }

@@ -15,6 +15,7 @@ import {
 } from "./addresses.ts";
 import { FastPolicy, v4Mask, v4Net } from "./fast_ip.ts";
 import { HeldPrefixes } from "./held_prefixes.ts";
+import { type PortEntry, PortTable } from "./port_table.ts";
 
 const log = getLogger("ovn");
 
@@ -58,13 +59,6 @@ export interface TenantIndexOptions {
   policy?: PrefixPolicy;
   /** Origin label of the produced tenants. */
   origin?: string;
-  /**
-   * The caller passes the previous row with every update and delete of a port, as the OVSDB
-   * cache's events carry it ({@link TenantIndex.upsertPort}, {@link TenantIndex.deletePort}).
-   * In host mode the index then recomputes what the previous row contributed instead of
-   * keeping state per port (about 80 bytes each, 8 MB at 100,000 ports).
-   */
-  previousRows?: boolean;
 }
 
 interface Subnet {
@@ -90,20 +84,13 @@ function subnetContains(s: Subnet, a: PortAddress): boolean {
   return (b[full] & m) === p.bytes[full];
 }
 
-/** What one port contributes: its tenant and prefix texts (one prefix: the text itself). */
-interface PortState {
-  readonly tenant: string;
-  /** Sized to fit: most ports have one address, and a grown array has room for 17. */
-  readonly prefixes: string | readonly string[];
-}
-
 const NO_PREFIXES: readonly string[] = Object.freeze([]);
 
-function prefixCount(s: PortState): number {
+function prefixCount(s: PortEntry): number {
   return typeof s.prefixes === "string" ? 1 : s.prefixes.length;
 }
 
-function prefixAt(s: PortState, i: number): string {
+function prefixAt(s: PortEntry, i: number): string {
   return typeof s.prefixes === "string" ? s.prefixes : s.prefixes[i];
 }
 
@@ -111,20 +98,29 @@ const MAX_NAME_FOR_LOG = 80;
 /** Distinct problems logged per row; later ones are only recorded as rejections. */
 const MAX_LOGGED_PER_ROW = 16;
 
+/** The two kinds of rows the index takes: Logical_Switch_Port and Logical_Switch. */
+export type IndexedRows = "ports" | "switches";
+
 /**
  * Rows in, tenants out. Call {@link TenantIndex.upsertPort} / {@link TenantIndex.deletePort}
  * / {@link TenantIndex.upsertSwitch} / {@link TenantIndex.deleteSwitch} as rows change, then
- * {@link TenantIndex.takeChanged} and {@link TenantIndex.tenants}.
+ * {@link TenantIndex.takeChanged} and {@link TenantIndex.tenants}. A full snapshot of a table
+ * (after reconnecting, from a cache that keeps no rows) goes between
+ * {@link TenantIndex.beginSnapshot} and {@link TenantIndex.endSnapshot}: rows it lacks are
+ * deleted at the end.
+ *
+ * The index keeps what each port contributes (its tenant and prefixes, in a
+ * {@link PortTable}), never the port rows themselves, except in subnet mode, where a switch
+ * change recomputes its ports from their rows.
  */
 export class TenantIndex {
   readonly #opts: TenantIndexOptions;
   readonly #configured = new Map<string, Subnet[]>();
   readonly #policy: FastPolicy | undefined;
-  /** What each port contributes (not kept in stateless mode, see `previousRows`). */
-  readonly #ports = new Map<string, PortState>();
-  #portCount = 0;
-  /** Set while recomputing a previous row: its problems were recorded when it came. */
-  #quiet = false;
+  /** What each workload port contributes. */
+  readonly #ports = new PortTable();
+  /** Rows seen in the current snapshot, per kind (undefined: none running, or a first one). */
+  #seen: Partial<Record<IndexedRows, Set<string>>> = {};
   readonly #lspRows = new Map<string, LspRow>();
   readonly #lspToLs = new Map<string, string>();
   readonly #lsPorts = new Map<string, Set<string>>();
@@ -160,12 +156,7 @@ export class TenantIndex {
 
   /** Number of workload ports currently contributing. */
   get portCount(): number {
-    return this.#portCount;
-  }
-
-  /** Whether per-port state is recomputed from the previous rows callers pass. */
-  get #stateless(): boolean {
-    return this.#opts.previousRows === true && this.#opts.prefixMode === "host";
+    return this.#ports.size;
   }
 
   /**
@@ -173,7 +164,6 @@ export class TenantIndex {
    * problem (at most {@link MAX_LOGGED_PER_ROW} distinct problems per row).
    */
   #hostile(uuid: string, tenant: string, reason: string, prefix?: string): void {
-    if (this.#quiet) return;
     let list = this.#rejections.get(uuid);
     if (!list) this.#rejections.set(uuid, list = []);
     list.push({ tenant, prefix, reason: `row ${uuid}: ${reason}`, origin: this.#opts.origin });
@@ -215,18 +205,7 @@ export class TenantIndex {
     return undefined;
   }
 
-  /** What the row contributed before (recomputed without recording its problems again). */
-  #previous(row: LspRow | undefined): PortState | undefined {
-    if (!row) return undefined;
-    this.#quiet = true;
-    try {
-      return this.#computePort(row);
-    } finally {
-      this.#quiet = false;
-    }
-  }
-
-  #computePort(row: LspRow): PortState | undefined {
+  #computePort(row: LspRow): PortEntry | undefined {
     const type = typeof row.type === "string" ? row.type : "";
     if (!WORKLOAD_PORT_TYPES.has(type)) return undefined;
     const tenant = this.#tenantOf(row);
@@ -287,26 +266,23 @@ export class TenantIndex {
     };
   }
 
-  /**
-   * Replaces what port `uuid` contributes: `prev` (in stateless mode; else the kept state) by
-   * `next`.
-   */
-  #apply(uuid: string, next: PortState | undefined, previous?: PortState): void {
-    const prev = this.#stateless ? previous : this.#ports.get(uuid);
-    this.#portCount += (next ? 1 : 0) - (prev ? 1 : 0);
+  /** Replaces what port `uuid` contributes by `next`. */
+  #apply(uuid: string, next: PortEntry | undefined): void {
+    const prev = this.#ports.get(uuid);
     // Add the new contribution before removing the old so a prefix kept by the same tenant
     // never drops to zero and the tenant is not reported as changed.
     if (next) {
       let held = this.#held.get(next.tenant);
       if (!held) {
-        this.#held.set(next.tenant, held = new HeldPrefixes());
+        this.#held.set(next.tenant, held = new HeldPrefixes(next.tenant));
         this.#names = undefined;
       }
       for (let i = 0, n = prefixCount(next); i < n; i++) {
         if (held.add(prefixAt(next, i))) this.#markChanged(next.tenant);
       }
-      if (!this.#stateless) this.#ports.set(uuid, next);
-    } else if (!this.#stateless) {
+      // The tenant's one name string, not the row's copy of it.
+      this.#ports.set(uuid, { tenant: held.tenant, prefixes: next.prefixes });
+    } else {
       this.#ports.delete(uuid);
     }
     // A port without prefixes holds no counts (its tenant may have none left at all).
@@ -337,35 +313,58 @@ export class TenantIndex {
     this.#apply(uuid, row ? this.#computePort(row) : undefined);
   }
 
-  /**
-   * A port row was added or changed. With {@link TenantIndexOptions.previousRows}, `previous`
-   * is the row it replaces (none for an added row).
-   */
-  upsertPort(row: LspRow, previous?: LspRow): void {
+  /** A port row was added or changed (the whole row: the monitored columns). */
+  upsertPort(row: LspRow): void {
     // Rows are kept only for subnet mode, where switch changes recompute their ports; in host
-    // mode a port depends on its row alone (and the OVSDB cache holds the rows anyway).
+    // mode a port depends on its row alone.
     if (this.#opts.prefixMode === "subnet") this.#lspRows.set(row._uuid, row);
-    const prev = this.#stateless ? this.#previous(previous) : undefined;
+    this.#seen.ports?.add(row._uuid);
     // Rejections describe the current row; the logged set survives so a hostile row that
     // keeps changing is not logged again for the same problem.
     this.#rejections.delete(row._uuid);
-    this.#apply(row._uuid, this.#computePort(row), prev);
+    this.#apply(row._uuid, this.#computePort(row));
   }
 
-  /**
-   * A port row was deleted. With {@link TenantIndexOptions.previousRows}, `previous` is the
-   * deleted row.
-   */
-  deletePort(uuid: string, previous?: LspRow): void {
-    const prev = this.#stateless ? this.#previous(previous) : undefined;
+  /** A port row was deleted. */
+  deletePort(uuid: string): void {
     this.#lspRows.delete(uuid);
     this.#logged.delete(uuid);
     this.#rejections.delete(uuid);
-    this.#apply(uuid, undefined, prev);
+    this.#apply(uuid, undefined);
+  }
+
+  /**
+   * A full snapshot of the ports or switches follows (each row through the upsert method).
+   * Nothing is tracked while the index holds none of them (the first sync).
+   */
+  beginSnapshot(kind: IndexedRows): void {
+    const empty = kind === "ports"
+      ? this.#ports.size === 0 && this.#lspRows.size === 0 && this.#logged.size === 0
+      : this.#lsPorts.size === 0;
+    this.#seen[kind] = empty ? undefined : new Set();
+  }
+
+  /** The snapshot is complete: rows it did not contain are deleted. */
+  endSnapshot(kind: IndexedRows): void {
+    const seen = this.#seen[kind];
+    this.#seen[kind] = undefined;
+    if (!seen) return;
+    if (kind === "switches") {
+      for (const uuid of [...this.#lsPorts.keys()]) if (!seen.has(uuid)) this.deleteSwitch(uuid);
+      return;
+    }
+    const known = new Set([
+      ...this.#ports.uuids(),
+      ...this.#lspRows.keys(),
+      ...this.#logged.keys(),
+      ...this.#rejections.keys(),
+    ]);
+    for (const uuid of known) if (!seen.has(uuid)) this.deletePort(uuid);
   }
 
   /** A switch row was added or changed (ports and subnets). */
   upsertSwitch(row: LsRow): void {
+    this.#seen.switches?.add(row._uuid);
     const ports = new Set(
       Array.isArray(row.ports) ? row.ports.filter((p): p is string => typeof p === "string") : [],
     );

@@ -31,6 +31,16 @@ export interface CacheEventHandler {
   onAdd?(table: string, row: Row): void;
   onUpdate?(table: string, oldRow: Row, newRow: Row): void;
   onDelete?(table: string, row: Row): void;
+  /**
+   * A row of a table monitored with `keepRows: false`, as it now is (`undefined`: deleted).
+   * Such tables have no add/update/delete events: the cache does not know the previous row.
+   */
+  onRow?(table: string, uuid: string, row: Row | undefined): void;
+  /**
+   * Brackets the rows of a fresh snapshot of a `keepRows: false` table (initial sync and every
+   * resync): rows the handler knows of that did not come between `begin` and `end` are gone.
+   */
+  onSnapshot?(table: string, phase: "begin" | "end"): void;
   /** Called once after each applied batch (one notification or one resync). */
   onBatch?(): void;
 }
@@ -49,6 +59,13 @@ export interface TableMonitorSpec {
    * rows then hold an atom, or an array for zero or several atoms.
    */
   compactSets?: readonly string[];
+  /**
+   * Keep the rows of this table (default true). With `false` the cache holds nothing for it and
+   * hands each row on as it comes ({@link CacheEventHandler.onRow}), for consumers that keep
+   * only what they derive from the rows; the monitor must then be `monitor` (notation 1, whose
+   * modify updates carry the whole new row), so no `monitor_cond_since` resume.
+   */
+  keepRows?: boolean;
 }
 
 /**
@@ -206,6 +223,8 @@ interface TableState {
   maps: Map<string, MapInterner>;
   internKey: (key: Atom) => Atom;
   newRow: (uuid: string) => Record<string, Datum>;
+  /** False for a table monitored with `keepRows: false`. */
+  keep: boolean;
 }
 
 function isList(v: readonly string[] | TableMonitorSpec): v is readonly string[] {
@@ -249,6 +268,7 @@ export class DatabaseCache {
       const cols = names.map((c) => [c, ts.columns.get(c)!] as [string, ColumnSchema]);
       const old = this.#tables?.get(name);
       const cache = old?.cache ?? new TableCache(name, names);
+      const keep = spec.keepRows !== false;
       const decode = new Map<string, DecodeOptions>();
       const maps = new Map<string, MapInterner>();
       const internKey = old?.internKey ?? keyInterner();
@@ -258,10 +278,11 @@ export class DatabaseCache {
         if (col.kind !== "map") continue;
         const only = spec.mapKeys?.[c];
         decode.set(c, { internKey, ...(only ? { mapKeys: new Set<Atom>(only) } : {}) });
-        maps.set(c, old?.maps.get(c) ?? new MapInterner());
+        // Rows not kept are not worth sharing Maps between.
+        if (keep) maps.set(c, old?.maps.get(c) ?? new MapInterner());
       }
       const newRow = old?.newRow ?? rowFactory();
-      out.set(name, { cache, cols, colMap: new Map(cols), decode, maps, internKey, newRow });
+      out.set(name, { cache, cols, colMap: new Map(cols), decode, maps, internKey, newRow, keep });
     }
     return out;
   }
@@ -275,6 +296,15 @@ export class DatabaseCache {
   setSchema(schema: DatabaseSchema): void {
     this.#schema = schema;
     this.#tables = this.#build(schema);
+  }
+
+  /**
+   * True when some table is monitored with `keepRows: false`: only `monitor` (notation 1)
+   * gives the whole rows that needs.
+   */
+  get needsWholeRows(): boolean {
+    for (const t of this.#tables.values()) if (!t.keep) return true;
+    return false;
   }
 
   /** The monitor request columns per table. */
@@ -304,7 +334,8 @@ export class DatabaseCache {
       const v = wire[c];
       if (col.kind === "map") {
         const m = v === undefined ? defaultDatum(col) : decodeDatum(col, v, t.decode.get(c));
-        row[c] = t.maps.get(c)!.intern(m as Map<Atom, Atom>);
+        const interner = t.maps.get(c);
+        row[c] = interner ? interner.intern(m as Map<Atom, Atom>) : m;
       } else row[c] = v === undefined ? defaultDatum(col) : decodeDatum(col, v, t.decode.get(c));
     }
     return row as Row;
@@ -321,7 +352,8 @@ export class DatabaseCache {
       if (!col) continue;
       const opts = t.decode.get(c);
       const d = diff ? applyDatumDiff(col, old[c], v, opts) : decodeDatum(col, v, opts);
-      row[c] = col.kind === "map" ? t.maps.get(c)!.intern(d as Map<Atom, Atom>) : d;
+      const interner = t.maps.get(c);
+      row[c] = interner ? interner.intern(d as Map<Atom, Atom>) : d;
     }
     return row as Row;
   }
@@ -353,8 +385,22 @@ export class DatabaseCache {
     if (!tables) throw new OvsdbSchemaError("monitor reply: table-updates is not an object");
     const updates = new Map<string, unknown>(tables);
     for (const [name, t] of this.#tables) {
-      const fresh = new Map<string, Row>();
       const rows = members(updates.get(name));
+      if (!t.keep) {
+        this.#emit((h) => h.onSnapshot?.(name, "begin"));
+        for (const [uuid, value] of rows ?? []) {
+          const ru = eager(value);
+          const wire = isObject(ru)
+            ? (notation === 2 ? (ru.initial ?? ru.insert) : ru.new)
+            : undefined;
+          if (wire === undefined) continue;
+          const row = this.#fullRow(t, uuid, wire);
+          this.#emit((h) => h.onRow?.(name, uuid, row));
+        }
+        this.#emit((h) => h.onSnapshot?.(name, "end"));
+        continue;
+      }
+      const fresh = new Map<string, Row>();
       if (rows) {
         for (const [uuid, value] of rows) {
           const ru = eager(value);
@@ -396,6 +442,22 @@ export class DatabaseCache {
     this.#emit((h) => h.onBatch?.());
   }
 
+  /** Hands on the rows of a notification for a table whose rows are not kept. */
+  #passRows(t: TableState, rows: Iterable<[string, unknown]>, notation: 1 | 2): void {
+    const name = t.cache.name;
+    if (notation !== 1) {
+      throw new OvsdbSchemaError(`table ${name} keeps no rows: it needs the monitor notation 1`);
+    }
+    for (const [uuid, value] of rows) {
+      const ru = eager(value);
+      if (!isObject(ru)) continue;
+      const row = ru.new === undefined || ru.new === null
+        ? undefined
+        : this.#fullRow(t, uuid, ru.new);
+      this.#emit((h) => h.onRow?.(name, uuid, row));
+    }
+  }
+
   /**
    * Applies one update notification (`notation` 1: `update`, 2: `update2`/`update3`).
    * `tableUpdates` may be (or hold) `LazyJson` values: rows are then parsed one by one.
@@ -409,6 +471,10 @@ export class DatabaseCache {
       const t = this.#tables.get(name);
       const rows = t ? members(tu) : undefined;
       if (!t || !rows) continue;
+      if (!t.keep) {
+        this.#passRows(t, rows, notation);
+        continue;
+      }
       const map = t.cache._map();
       for (const [uuid, value] of rows) {
         const ru = eager(value);

@@ -314,7 +314,8 @@ export class OvsdbClient {
   /**
    * Starts the managed monitor and resolves with its cache once the initial contents
    * are in. The monitor is re-established after every reconnection. `handler` is registered
-   * before the initial contents are applied, so it sees them as adds.
+   * before the initial contents are applied, so it sees them as adds (or, for tables monitored
+   * with `keepRows: false`, as one snapshot of rows).
    */
   async monitor(
     spec: MonitorSpec,
@@ -322,7 +323,12 @@ export class OvsdbClient {
   ): Promise<DatabaseCache> {
     if (!this.#schema) throw new Error("monitor: call connect() first");
     if (this.#cache) throw new Error("monitor: a monitor is already running");
-    this.#cache = new DatabaseCache(this.#schema, spec);
+    const cache = new DatabaseCache(this.#schema, spec);
+    const forced = this.#opts.monitorMethod;
+    if (cache.needsWholeRows && forced && forced !== "monitor") {
+      throw new Error(`monitor: tables with keepRows: false need "monitor", not "${forced}"`);
+    }
+    this.#cache = cache;
     if (options.handler) this.#cache.addEventHandler(options.handler);
     await this.#startMonitor(this.#requireRpc());
     return this.#cache;
@@ -340,8 +346,11 @@ export class OvsdbClient {
   async #startMonitor(rpc: JsonRpcConnection): Promise<void> {
     const cache = this.#cache!;
     const cols = cache.monitoredColumns();
+    // Tables whose rows are not kept need whole rows in modify updates: `monitor` only.
     const order: MonitorMethod[] = this.#opts.monitorMethod
       ? [this.#opts.monitorMethod]
+      : cache.needsWholeRows
+      ? ["monitor"]
       : ["monitor_cond_since", "monitor_cond", "monitor"];
     const db = this.#opts.database;
     this.#monitorReady = false;

@@ -9,7 +9,7 @@ import { uniform } from "../fuzz/prng.ts";
 Deno.test("held prefixes: same answers as a map of counts; handed-out arrays stay as handed out", () => {
   for (const seed of [1, 2, 3, 4]) {
     const rand = uniform(seed);
-    const held = new HeldPrefixes();
+    const held = new HeldPrefixes("t");
     const model = new Map<string, number>();
     const handedOut: [readonly string[], string[]][] = [];
     let maxSize = 0, shrunkFromMap = false;
@@ -46,7 +46,7 @@ Deno.test("held prefixes: same answers as a map of counts; handed-out arrays sta
 });
 
 Deno.test("held prefixes: the sorted array is the same object until the set changes", () => {
-  const held = new HeldPrefixes();
+  const held = new HeldPrefixes("t");
   held.add("10.0.0.2/32");
   held.add("10.0.0.1/32");
   const a = held.sorted();

@@ -313,3 +313,67 @@ Deno.test("ovn source: ovsdb-server restart mid-stream keeps the tenant set, emi
     await srv.dispose();
   }
 });
+
+for (
+  const [mode, rowCache] of [["host", false], ["host", true], ["subnet", false]] as const
+) {
+  Deno.test(`ovn source: changes made while ovsdb-server was down arrive after the reconnect (${mode} mode, row_cache ${rowCache})`, async () => {
+    const srv = await NbServer.start();
+    // Subnet mode without switch subnets exports host prefixes too, but also follows switches.
+    const over = { row_cache: rowCache, prefix_mode: mode };
+    const source = new OvnTenantSource(settings(srv, over), {
+      policy,
+      client: { backoff: { initialMs: 20, maxMs: 200 } },
+    });
+    const c = collector();
+    try {
+      for (let i = 0; i < 10; i++) {
+        await addPort(srv, "sw1", `p${i}`, {
+          addresses: [`0a:00:00:00:01:${(16 + i).toString(16)} 10.1.1.${i + 1}`],
+          ids: { [NS]: `ns-${i % 3}` },
+        });
+      }
+      await source.start({ onUpdate: (u) => c.onUpdate(u) });
+      assertEquals(
+        source.client!.monitorMethod,
+        rowCache ? "monitor_cond_since" : "monitor",
+        "without the row cache only `monitor` gives whole rows",
+      );
+      const initial = view(c.updates[0]);
+      const p0 = (await srv.nbctl("get", "logical_switch_port", "p0", "_uuid")).trim();
+      await srv.stop();
+      // Offline, on the database file: p0 leaves its switch (and so the database), p1 moves.
+      const txn = [
+        "OVN_Northbound",
+        {
+          op: "mutate",
+          table: "Logical_Switch",
+          where: [["name", "==", "sw1"]],
+          mutations: [["ports", "delete", ["set", [["uuid", p0]]]]],
+        },
+        {
+          op: "update",
+          table: "Logical_Switch_Port",
+          where: [["name", "==", "p1"]],
+          row: { addresses: "0a:00:00:00:01:11 10.1.1.99" },
+        },
+      ];
+      const out = await new Deno.Command("ovsdb-tool", {
+        args: ["transact", srv.db, JSON.stringify(txn)],
+      }).output();
+      assert(out.success, new TextDecoder().decode(out.stderr));
+      const next = c.next((u) => (u.changed?.size ?? 0) > 0, "after the reconnect");
+      await srv.restart();
+      const u = await next;
+      assertEquals([...u.changed!].sort(), ["ns-0", "ns-1"]);
+      assertEquals(view(u), {
+        ...initial,
+        "ns-0": initial["ns-0"].filter((p) => p !== "10.1.1.1/32"),
+        "ns-1": initial["ns-1"].map((p) => (p === "10.1.1.2/32" ? "10.1.1.99/32" : p)).sort(),
+      });
+    } finally {
+      await source.stop();
+      await srv.dispose();
+    }
+  });
+}

@@ -236,3 +236,65 @@ Deno.test("cache: shared Maps no row uses any more are let go (bounded heap unde
   assert(t.get(uuid(0))!.external_ids !== t.get(uuid(2))!.external_ids);
   assert(grown < 4 * 1024 * 1024, `heap grew by ${(grown / 1048576).toFixed(1)} MiB`);
 });
+
+Deno.test("cache: keepRows false keeps nothing and hands on whole rows and snapshots", () => {
+  const cache = new DatabaseCache(schema, {
+    Logical_Switch: ["name"],
+    Logical_Switch_Port: { columns: LSP, keepRows: false },
+  });
+  assert(cache.needsWholeRows);
+  assert(!new DatabaseCache(schema, { Logical_Switch_Port: LSP }).needsWholeRows);
+  const events: unknown[] = [];
+  cache.addEventHandler({
+    onAdd: (t, r) => events.push(["add", t, r._uuid]),
+    onUpdate: (t, _, r) => events.push(["update", t, r._uuid]),
+    onDelete: (t, r) => events.push(["delete", t, r._uuid]),
+    onRow: (t, u, r) => events.push(["row", t, u, r && plain(r)]),
+    onSnapshot: (t, phase) => events.push(["snapshot", t, phase]),
+  });
+  cache.replaceAll({
+    Logical_Switch: { [uuid(50)]: { new: { name: "sw" } } },
+    Logical_Switch_Port: { [uuid(1)]: { new: port(1, "a") } },
+  }, 1);
+  const row1 = {
+    _uuid: uuid(1),
+    type: "",
+    addresses: ["0a:58:00:00:00:01 10.0.0.1"],
+    dynamic_addresses: undefined,
+    external_ids: [[NS, "a"]],
+  };
+  assertEquals(events.splice(0), [
+    ["add", "Logical_Switch", uuid(50)],
+    ["snapshot", "Logical_Switch_Port", "begin"],
+    ["row", "Logical_Switch_Port", uuid(1), row1],
+    ["snapshot", "Logical_Switch_Port", "end"],
+  ]);
+  assertEquals(cache.table("Logical_Switch_Port").size, 0);
+  assertEquals(cache.table("Logical_Switch").size, 1);
+  // Notation 1: a modify carries the whole new row (and the changed columns' old values).
+  cache.applyUpdates({
+    Logical_Switch_Port: {
+      [uuid(1)]: { old: { external_ids: ids({ [NS]: "a" }) }, new: port(1, "b") },
+      [uuid(2)]: { new: port(2, "b") },
+      [uuid(3)]: { old: port(3, "c") },
+    },
+  }, 1);
+  const ns = (e: unknown) => {
+    const [kind, , u, r] = e as [string, string, string, { external_ids: unknown } | undefined];
+    return [kind, u, r?.external_ids];
+  };
+  assertEquals(events.splice(0).map(ns), [
+    ["row", uuid(1), [[NS, "b"]]],
+    ["row", uuid(2), [[NS, "b"]]],
+    ["row", uuid(3), undefined],
+  ]);
+  assertEquals(cache.table("Logical_Switch_Port").size, 0);
+  // Diffs (notation 2) cannot be applied without the previous row.
+  let error: Error | undefined;
+  try {
+    cache.applyUpdates({ Logical_Switch_Port: { [uuid(1)]: { modify: { type: "x" } } } }, 2);
+  } catch (e) {
+    error = e as Error;
+  }
+  assert(error?.message.includes("Logical_Switch_Port keeps no rows"), String(error));
+});

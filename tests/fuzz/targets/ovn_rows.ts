@@ -164,7 +164,8 @@ export const ovnRowsTarget: FuzzTarget = {
     const batches = parseJsonBytes(input);
     if (!Array.isArray(batches) || batches.length === 0) return;
     for (const mode of ["host", "subnet"] as const) {
-      const cache = new DatabaseCache(schema!, ovnMonitorSpec(mode));
+      // update2 notation: the cache keeps the rows (as with `row_cache: true`).
+      const cache = new DatabaseCache(schema!, ovnMonitorSpec(mode, { rowCache: true }));
       const index = newIndex(mode);
       cache.addEventHandler({
         onAdd: (t, r) => feed(index, t, r, false),
