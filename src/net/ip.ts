@@ -40,16 +40,20 @@ export class IpParseError extends Error {
 export class CompactV4Prefix implements IpPrefix {
   /** Network address as a signed 32-bit integer (`net >>> 0` for the unsigned value). */
   readonly net: number;
-  /** Prefix length, 0..32. */
-  readonly length: number;
-  /** Canonical text (`ADDR/LEN`). */
+  /** Canonical text (`ADDR/LEN`); the length is read back from it (one field less). */
   readonly text: string;
 
-  /** Use {@link compactPrefix}; `net` must have its host bits clear. */
-  constructor(net: number, length: number, text: string) {
+  /** Use {@link compactPrefix}; `net` must have its host bits clear, `text` be canonical. */
+  constructor(net: number, text: string) {
     this.net = net | 0;
-    this.length = length;
     this.text = text;
+  }
+
+  /** Prefix length, 0..32: the one or two digits after the `/` that ends the text. */
+  get length(): number {
+    const t = this.text, n = t.length;
+    const last = t.charCodeAt(n - 1) - 48, before = t.charCodeAt(n - 2);
+    return before === 47 ? last : (before - 48) * 10 + last;
   }
 
   /** Always 4. */
@@ -110,7 +114,7 @@ export function compactPrefix(prefix: IpPrefix, text?: string): CompactPrefix {
   const t = text ?? formatPrefix(prefix);
   if (prefix.family === 4) {
     const b = prefix.bytes;
-    return new CompactV4Prefix((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3], prefix.length, t);
+    return new CompactV4Prefix((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3], t);
   }
   return new CompactV6Prefix(prefix.bytes, prefix.length, t);
 }

@@ -126,7 +126,8 @@ function parseRaw(raw: RawTenant, policy: PrefixPolicy): ParsedRaw {
   const parsed: ParsedRaw = {
     source: list,
     length: list.length,
-    prefixes,
+    // A copy sized to fit: the pushed array has room for half as many again.
+    prefixes: prefixes.slice(),
     rejected,
     tenant: undefined,
     seen: 0,
