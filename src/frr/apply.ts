@@ -340,6 +340,9 @@ export class FrrApplier {
     options: ApplyOptions & { mode: "incremental" | "full" },
     restarted: boolean,
   ): Promise<ApplyResult> {
+    // The cache is rebuilt from what this run reads: let the old one go before the peak of
+    // running-config text, parsed blocks and rendered tenants (megabytes at 10,000 VRFs).
+    if (!options.dryRun) this.#cache = undefined;
     // The pid is read before running-config: a restart in between shows at the next check.
     const pid = options.dryRun ? undefined : await bgpdPid(vtysh);
     const run = await fullApply(input, { ...options, vtysh });
