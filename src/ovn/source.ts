@@ -4,7 +4,7 @@
  * reconcile loop complete, debounced tenant views with a changed-tenants hint.
  *
  * By default the OVSDB cache keeps no rows (`row_cache: false`): the index keeps what each
- * port contributes (about 30 bytes) instead of the cache's copy of the row (about 220), and the
+ * port contributes (about 45 bytes) instead of the cache's copy of the row (about 220), and the
  * monitor is `monitor`, whose updates carry whole rows; a reconnect then re-reads the tables.
  * @module
  */
