@@ -74,7 +74,10 @@ export class PortTable {
   #tenants: (string | undefined)[] = new Array(MIN_CAPACITY).fill(undefined);
   #prefixes: (string | readonly string[] | undefined)[] = new Array(MIN_CAPACITY).fill(undefined);
   readonly #other = new Map<string, PortEntry>();
+  /** The words of {@link PortTable.#keyOf}'s last uuid (a lookup is mostly followed by a set). */
   readonly #key = new Int32Array(4);
+  #keyText: string | undefined;
+  #keyCanonical = false;
 
   /** Number of ports. */
   get size(): number {
@@ -84,6 +87,15 @@ export class PortTable {
   /** Slots allocated in the table (for tests and memory estimates). */
   get capacity(): number {
     return this.#capacity;
+  }
+
+  /** Puts the words of `uuid` in `#key`; false when it is not a canonical uuid. */
+  #keyOf(uuid: string): boolean {
+    if (uuid !== this.#keyText) {
+      this.#keyCanonical = parseUuid(uuid, this.#key);
+      this.#keyText = uuid;
+    }
+    return this.#keyCanonical;
   }
 
   #home(k: Int32Array, at: number): number {
@@ -105,7 +117,7 @@ export class PortTable {
 
   /** The entry of port `uuid`. */
   get(uuid: string): PortEntry | undefined {
-    if (!parseUuid(uuid, this.#key)) return this.#other.get(uuid);
+    if (!this.#keyOf(uuid)) return this.#other.get(uuid);
     const i = this.#find();
     if (i < 0) return undefined;
     return { tenant: this.#tenants[i]!, prefixes: this.#prefixes[i]! };
@@ -113,7 +125,7 @@ export class PortTable {
 
   /** Sets the entry of port `uuid`. */
   set(uuid: string, entry: PortEntry): void {
-    if (!parseUuid(uuid, this.#key)) {
+    if (!this.#keyOf(uuid)) {
       this.#other.set(uuid, entry);
       return;
     }
@@ -134,7 +146,7 @@ export class PortTable {
 
   /** Removes port `uuid`; true when it was there. */
   delete(uuid: string): boolean {
-    if (!parseUuid(uuid, this.#key)) return this.#other.delete(uuid);
+    if (!this.#keyOf(uuid)) return this.#other.delete(uuid);
     const i = this.#find();
     if (i < 0) return false;
     this.#removeAt(i);
@@ -167,7 +179,7 @@ export class PortTable {
     const keys = this.#keys, state = this.#state;
     const tenants = this.#tenants, prefixes = this.#prefixes, old = this.#capacity;
     this.#capacity = capacity;
-    this.#keys = new Int32Array(capacity * 4);
+    const next = this.#keys = new Int32Array(capacity * 4);
     this.#state = new Uint8Array(capacity);
     this.#tenants = new Array(capacity).fill(undefined);
     this.#prefixes = new Array(capacity).fill(undefined);
@@ -175,7 +187,7 @@ export class PortTable {
       if (state[s] === EMPTY) continue;
       let i = this.#home(keys, s * 4);
       while (this.#state[i] !== EMPTY) i = i + 1 === capacity ? 0 : i + 1;
-      this.#keys.set(keys.subarray(s * 4, s * 4 + 4), i * 4);
+      for (let w = 0; w < 4; w++) next[i * 4 + w] = keys[s * 4 + w];
       this.#state[i] = USED;
       this.#tenants[i] = tenants[s];
       this.#prefixes[i] = prefixes[s];

@@ -235,6 +235,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** The row of one `<row-update>` of a monitor's initial reply, in either notation. */
+function initialRow(value: unknown, notation: 1 | 2): unknown {
+  const ru = eager(value);
+  if (!isObject(ru)) return undefined;
+  return notation === 2 ? (ru.initial ?? ru.insert) : ru.new;
+}
+
 /**
  * The cache of one database. Apply the monitor's initial contents with
  * {@link DatabaseCache.replaceAll} (which emits only the real differences against the
@@ -389,10 +396,7 @@ export class DatabaseCache {
       if (!t.keep) {
         this.#emit((h) => h.onSnapshot?.(name, "begin"));
         for (const [uuid, value] of rows ?? []) {
-          const ru = eager(value);
-          const wire = isObject(ru)
-            ? (notation === 2 ? (ru.initial ?? ru.insert) : ru.new)
-            : undefined;
+          const wire = initialRow(value, notation);
           if (wire === undefined) continue;
           const row = this.#fullRow(t, uuid, wire);
           this.#emit((h) => h.onRow?.(name, uuid, row));
@@ -403,9 +407,7 @@ export class DatabaseCache {
       const fresh = new Map<string, Row>();
       if (rows) {
         for (const [uuid, value] of rows) {
-          const ru = eager(value);
-          if (!isObject(ru)) continue;
-          const wire = notation === 2 ? (ru.initial ?? ru.insert) : ru.new;
+          const wire = initialRow(value, notation);
           if (wire === undefined) continue;
           fresh.set(uuid, this.#fullRow(t, uuid, wire));
         }

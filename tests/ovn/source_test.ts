@@ -377,3 +377,26 @@ for (
     }
   });
 }
+
+Deno.test("ovn source: a forced monitor method that cannot give whole rows is a clear error", async () => {
+  const srv = await NbServer.start();
+  try {
+    const source = new OvnTenantSource(settings(srv), {
+      policy,
+      client: { monitorMethod: "monitor_cond", reconnect: false },
+    });
+    let error: Error | undefined;
+    await source.start({ onUpdate: () => {} }).catch((e) => (error = e));
+    assert(error?.message.includes('need "monitor", not "monitor_cond"'), String(error));
+    // With the row cache the same method is fine.
+    const cached = new OvnTenantSource(settings(srv, { row_cache: true }), {
+      policy,
+      client: { monitorMethod: "monitor_cond", reconnect: false },
+    });
+    await cached.start({ onUpdate: () => {} });
+    assertEquals(cached.client!.monitorMethod, "monitor_cond");
+    await cached.stop();
+  } finally {
+    await srv.dispose();
+  }
+});
